@@ -1,0 +1,44 @@
+# Set-up and everyday commands. Every target bootstraps .venv first, so a fresh clone needs only
+# `make lab` (students) or `make test` (developers, CI).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# CPU-only machines: a pinned version that resolves to a CPU build here. Elsewhere pass e.g.
+# TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" to avoid the multi-GB CUDA wheels.
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+SUBMISSIONS ?= submissions
+GRADES ?= grades
+
+.PHONY: lab test lessons grade bench clean
+
+$(STAMP): pyproject.toml
+	@if $(PYTHON) -c "import torch" 2>/dev/null; then \
+		echo "Reusing the torch installed for $(PYTHON) (GPU machines)"; \
+		$(PYTHON) -m venv --system-site-packages $(VENV); \
+	else \
+		$(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"; \
+	fi
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --ServerApp.root_dir=lessons
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lessons: $(STAMP)
+	$(PY) -m autograder build
+
+grade: $(STAMP)
+	$(PY) -m autograder grade $(SUBMISSIONS) --out $(GRADES)
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_widgets.py
+	$(PY) benchmarks/bench_lessons.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
