@@ -1,0 +1,39 @@
+"""Execute course notebooks the way a student's kernel would, in fast mode."""
+import os
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = sorted(ROOT.glob("solutions/*/*.ipynb"))
+LESSONS = sorted(ROOT.glob("lessons/*/*.ipynb"))
+
+
+def execute(path, timeout=300, fast=True):
+    """Run every cell (continuing past errors), by default with COURSE_FAST=1; return the executed notebook."""
+    notebook = nbformat.read(path, as_version=4)
+    os.environ["COURSE_FAST"] = "1" if fast else "0"  # inherited by the kernel
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    return notebook
+
+
+def graded_test_ids(notebook):
+    """grade_ids of the autograded test cells (nbgrader: grade=True, solution=False)."""
+    return {
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution")
+    }
+
+
+def errors_by_cell(notebook):
+    """{cell label: (exception name, message)} for every code cell that raised."""
+    found = {}
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                label = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
+                found[label] = (output.ename, output.evalue)
+    return found
