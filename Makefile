@@ -24,8 +24,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
+# JUPYTER_CONFIG_PATH lets nbgrader's Validate button find autograder/nbgrader_config.py.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --ServerApp.root_dir=lessons
+	JUPYTER_CONFIG_PATH=$(CURDIR)/autograder $(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 \
+		--ServerApp.root_dir=lessons $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -8,7 +8,7 @@ import os
 
 def fast_mode() -> bool:
     """True when the environment asks for the small, quick version of every experiment."""
-    return os.environ.get("COURSE_FAST", "0") not in ("", "0")
+    return os.environ.get("COURSE_FAST", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def sized(fast, full):

@@ -18,6 +18,10 @@ class RuleOptimizer(torch.optim.Optimizer):
         self.hyperparameters = tuple(defaults)
         super().__init__(params, defaults)
 
+    def __getstate__(self):
+        # Optimizer.__getstate__ keeps only defaults, state and param_groups; copies and pickles need this too.
+        return {**super().__getstate__(), "hyperparameters": self.hyperparameters}
+
     @torch.no_grad()
     def step(self, closure=None):
         loss = None
