@@ -11,6 +11,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 SUBMISSIONS ?= submissions
 GRADES ?= grades
+WORK ?= work
 
 .PHONY: lab test lessons grade bench clean
 
@@ -24,10 +25,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
+# Students work in a copy of the release ($(WORK)/, not tracked), so their answers survive `make lessons`
+# and pulling new lessons: new lesson files are copied in, a file already there is never overwritten.
 # JUPYTER_CONFIG_PATH lets nbgrader's Validate button find autograder/nbgrader_config.py.
 lab: $(STAMP)
+	@cd lessons && find . -type f | while read -r file; do \
+		[ -e "$(abspath $(WORK))/$$file" ] || { mkdir -p "$(abspath $(WORK))/$$(dirname "$$file")" && cp "$$file" "$(abspath $(WORK))/$$file"; }; \
+	done
 	JUPYTER_CONFIG_PATH=$(CURDIR)/autograder $(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 \
-		--ServerApp.root_dir=lessons $(if $(filter 0,$(shell id -u)),--allow-root)
+		--ServerApp.root_dir=$(WORK) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

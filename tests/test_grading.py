@@ -1,0 +1,192 @@
+"""End to end: a class's submissions go through `python -m autograder grade`; scores, statuses and
+feedback pages come out.
+
+- A toy course built here checks the batch logic on its own: both submission layouts, a lesson not
+  handed in, a file that is JSON but no notebook, a kernel that dies, and an endless loop in compiled
+  code that no interrupt stops, so that only the wall-clock limit ends it.
+- Lesson 01 checks the scores of the real thing: full marks, the blank release, plausible mistakes,
+  an endless loop inside one exercise, and a file that is not JSON.
+"""
+import copy
+import csv
+import subprocess
+import sys
+
+import nbformat
+import psutil
+import pytest
+
+from autograder.build import REPO_ROOT, build_lessons
+from fixtures.courses import fill_in, make_toy_course
+
+
+def grade(submissions, out, *options, course_root=REPO_ROOT):
+    """Run the grading command; return {(student, lesson): CSV row} and the CSV's header."""
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
+         "--course-root", str(course_root), *options],
+        capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    print(result.stdout)  # the summary, shown when a test fails
+    with open(out / "grades.csv", newline="") as csv_file:
+        reader = csv.DictReader(csv_file)
+        rows = {(row["student"], row["lesson"]): row for row in reader}
+    return rows, reader.fieldnames
+
+
+def submit(submissions, student, lesson, notebook, nested=False):
+    """Hand in `notebook` (a notebook, or raw text) as <student>/<lesson>.ipynb or <student>/<lesson>/<lesson>.ipynb."""
+    folder = submissions / student / (lesson if nested else "")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{lesson}.ipynb"
+    if isinstance(notebook, str):
+        path.write_text(notebook)
+    else:
+        nbformat.write(notebook, path)
+
+
+def scores(row, cells):
+    return {cell: row[cell] for cell in cells}
+
+
+def kernels_left_in(folder):
+    """Processes (kernels) still running with a working directory inside `folder`."""
+    left = []
+    for process in psutil.process_iter(["cwd", "cmdline"]):
+        if process.info["cwd"] and str(folder) in process.info["cwd"]:
+            left.append(process.info["cmdline"])
+    return left
+
+
+@pytest.mark.slow
+def test_toy_class_every_status(tmp_path):
+    course, submissions, out = tmp_path / "course", tmp_path / "submissions", tmp_path / "out"
+    make_toy_course(course, ["toy_a", "toy_b"])
+    build_lessons(["toy_a", "toy_b"], course)
+    lesson, solution = {}, {}
+    for name in ["toy_a", "toy_b"]:
+        lesson[name] = nbformat.read(course / "lessons" / name / f"{name}.ipynb", as_version=4)
+        solution[name] = nbformat.read(course / "solutions" / name / f"{name}.ipynb", as_version=4)
+
+    submit(submissions, "ada", "toy_a", fill_in(lesson["toy_a"], solution["toy_a"]), nested=True)
+    submit(submissions, "ada", "toy_b", fill_in(lesson["toy_b"], solution["toy_b"]))
+    submit(submissions, "bob", "toy_a", lesson["toy_a"])  # the release, untouched; no toy_b at all
+    dies = {"toy_a_cube_answer": [("return x ** 3", "import os\n    os._exit(1)")]}
+    submit(submissions, "cy", "toy_a", fill_in(lesson["toy_a"], solution["toy_a"], dies))
+    submit(submissions, "cy", "toy_b", '{"answer": 42}')
+    # sum() over an endless iterator runs in C and never checks for the kernel interrupt.
+    endless = {"toy_a_square_answer": [("return x * x", "import itertools\n    return sum(itertools.repeat(1))")]}
+    submit(submissions, "dee", "toy_a", fill_in(lesson["toy_a"], solution["toy_a"], endless), nested=True)
+
+    rows, columns = grade(submissions, out, "--wall-limit", "20", course_root=course)
+
+    assert columns == ["student", "lesson", "status", "score", "max_score",
+                       "toy_a_square", "toy_a_cube", "toy_b_square", "toy_b_cube", "detail"]
+    assert sorted(rows) == [(student, lesson) for student in ["ada", "bob", "cy", "dee"]
+                            for lesson in ["toy_a", "toy_b"]]
+    status_and_score = {key: (row["status"], row["score"], row["max_score"]) for key, row in rows.items()}
+    assert status_and_score == {
+        ("ada", "toy_a"): ("graded", "3", "3"),
+        ("ada", "toy_b"): ("graded", "3", "3"),
+        ("bob", "toy_a"): ("graded", "0", "3"),
+        ("bob", "toy_b"): ("missing", "0", "3"),
+        ("cy", "toy_a"): ("error", "0", "3"),
+        ("cy", "toy_b"): ("invalid notebook", "0", "3"),
+        ("dee", "toy_a"): ("timed out", "0", "3"),
+        ("dee", "toy_b"): ("missing", "0", "3"),
+    }
+    assert scores(rows["ada", "toy_b"], ["toy_a_square", "toy_b_square", "toy_b_cube"]) == \
+        {"toy_a_square": "", "toy_b_square": "1", "toy_b_cube": "2"}
+    assert "DeadKernelError" in rows["cy", "toy_a"]["detail"]
+    assert "wall-clock limit of 20 s" in rows["dee", "toy_a"]["detail"]
+    assert kernels_left_in(tmp_path) == [], "the endless kernel was not stopped"
+
+    feedback = sorted(path.relative_to(out / "feedback").as_posix() for path in (out / "feedback").rglob("*.html"))
+    assert feedback == ["ada/toy_a/toy_a.html", "ada/toy_b/toy_b.html", "bob/toy_a/toy_a.html"]
+    assert "toy_b_cube" in (out / "feedback" / "ada" / "toy_b" / "toy_b.html").read_text()
+
+
+POINTS = {"gd_step": 1, "ema_momentum": 2, "heavy_ball": 2, "nesterov": 2, "optimizer": 3, "terminal_speedup": 1}
+CELLS = [f"01_momentum_{exercise}" for exercise in POINTS]
+MAX_SCORE = sum(POINTS.values())
+# Plausible mistakes, written as edits of the solution's answers: answer cell -> [(text, mistaken text)].
+MISTAKES = {
+    "gd_step": {"01_momentum_gd_step_answer": [("param - lr * grad", "param + lr * grad")]},
+    "ema_momentum": {"01_momentum_ema_momentum_answer": [("(1 - beta) * grad", "grad")]},
+    "heavy_ball": {"01_momentum_heavy_ball_answer": [("buf = grad if", "buf = (1 - dampening) * grad if")]},
+    "nesterov": {"01_momentum_nesterov_answer": [("param - lr * (grad + momentum * buf)", "param - lr * buf")]},
+    "optimizer": {"01_momentum_optimizer_answer": [('p.grad + group["weight_decay"] * p', "p.grad")]},
+    "terminal_speedup": {"01_momentum_terminal_speedup_answer": [("1 / (1 - momentum)", "1 + momentum")]},
+}
+# MomentumSGD calls the student's gd_step, heavy_ball_step and nesterov_step: their mistakes cost the
+# optimizer's points too. Two students share the six mistakes, so the lesson runs twice rather than six
+# times; within each, every exercise's own cell shows whether its mistake was caught.
+USED_BY_OPTIMIZER = {"gd_step", "heavy_ball", "nesterov"}
+BUGGY_STUDENTS = {
+    "step_mistakes": ["gd_step", "heavy_ball", "nesterov"],
+    "other_mistakes": ["ema_momentum", "optimizer", "terminal_speedup"],
+}
+
+
+def exercises_failed(mistakes):
+    return set(mistakes) | ({"optimizer"} if USED_BY_OPTIMIZER & set(mistakes) else set())
+
+
+def without_ungraded_code(notebook):
+    """Drop the code cells that carry no nbgrader role (explorations, the training experiment).
+
+    A student may delete them and nbgrader grades what is left; here it keeps each run of the lesson
+    to seconds, since the experiment alone takes about half a minute.
+    """
+    kept = copy.deepcopy(notebook)
+    kept.cells = [cell for cell in notebook.cells if cell.cell_type != "code" or "nbgrader" in cell.metadata]
+    return kept
+
+
+@pytest.mark.slow
+def test_lesson_01_scores(tmp_path):
+    lesson = nbformat.read(REPO_ROOT / "lessons" / "01_momentum" / "01_momentum.ipynb", as_version=4)
+    solution = nbformat.read(REPO_ROOT / "solutions" / "01_momentum" / "01_momentum.ipynb", as_version=4)
+    assert [cell.metadata["nbgrader"]["grade_id"] for cell in solution.cells
+            if cell.metadata.get("nbgrader", {}).get("grade")] == CELLS, "lesson 01 changed: update POINTS, MISTAKES"
+    submissions, out = tmp_path / "submissions", tmp_path / "out"
+
+    def hand_in(student, edits=None):
+        submit(submissions, student, "01_momentum", without_ungraded_code(fill_in(lesson, solution, edits)))
+
+    hand_in("full_marks")
+    submit(submissions, "blank", "01_momentum", without_ungraded_code(lesson))
+    for student, mistakes in BUGGY_STUDENTS.items():
+        hand_in(student, {cell: edits for mistake in mistakes for cell, edits in MISTAKES[mistake].items()})
+    # `while` typed for a statement meant to run once: ema_momentum_step never returns.
+    hand_in("endless_loop", {"01_momentum_ema_momentum_answer": [
+        ("    velocity = beta * velocity", "    while beta < 1:\n        velocity = beta * velocity")]})
+    submit(submissions, "broken_json", "01_momentum", '{"cells": [{"cell_type": "code", "source": "def gd_step(')
+
+    rows, _ = grade(submissions, out, "--timeout", "10")
+    rows = {student: row for (student, _), row in rows.items()}
+
+    assert sorted(rows) == sorted(["full_marks", "blank", *BUGGY_STUDENTS, "endless_loop", "broken_json"])
+    assert {row["max_score"] for row in rows.values()} == {str(MAX_SCORE)}
+    assert (rows["full_marks"]["status"], rows["full_marks"]["score"]) == ("graded", str(MAX_SCORE))
+    assert scores(rows["full_marks"], CELLS) == {f"01_momentum_{exercise}": str(points)
+                                                 for exercise, points in POINTS.items()}
+    assert (rows["blank"]["status"], rows["blank"]["score"]) == ("graded", "0")
+
+    for student, mistakes in BUGGY_STUDENTS.items():
+        failed = exercises_failed(mistakes)
+        expected = {f"01_momentum_{exercise}": str(0 if exercise in failed else points)
+                    for exercise, points in POINTS.items()}
+        assert (rows[student]["status"], scores(rows[student], CELLS)) == ("graded", expected), student
+        assert rows[student]["score"] == str(MAX_SCORE - sum(POINTS[exercise] for exercise in failed))
+
+    # The looping exercise is interrupted after --timeout and scores 0; the exercises after it still count.
+    assert (rows["endless_loop"]["status"], rows["endless_loop"]["score"]) == \
+        ("graded", str(MAX_SCORE - POINTS["ema_momentum"]))
+    assert rows["endless_loop"]["01_momentum_ema_momentum"] == "0"
+    assert "interrupted after the time limit: 01_momentum_ema_momentum" in rows["endless_loop"]["detail"]
+
+    assert (rows["broken_json"]["status"], rows["broken_json"]["score"]) == ("invalid notebook", "0")
+    assert "NotJSONError" in rows["broken_json"]["detail"]
+    graded = sorted(student for student, row in rows.items() if row["status"] == "graded")
+    assert sorted(path.parent.parent.name for path in (out / "feedback").rglob("01_momentum.html")) == graded
