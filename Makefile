@@ -36,7 +36,7 @@ lab: $(STAMP)
 		--ServerApp.root_dir=$(WORK) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 lessons: $(STAMP)
 	$(PY) -m autograder build
@@ -46,6 +46,8 @@ grade: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_widgets.py
+	$(PY) benchmarks/bench_optimizers.py
+	$(PY) benchmarks/bench_norms.py
 	$(PY) benchmarks/bench_lessons.py
 
 clean:

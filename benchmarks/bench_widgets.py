@@ -10,9 +10,21 @@ import time
 
 import numpy as np
 
-from reference_impl.widgets import momentum_explorer
+from reference_impl import widgets
 
-VIEWS = {"01 momentum_explorer": momentum_explorer}
+# Every view of every lesson, as a function that builds it with the reference implementations.
+VIEWS = {
+    "00 gradient_flow_explorer": widgets.gradient_flow_explorer,
+    "01 momentum_explorer": widgets.momentum_explorer,
+    "02 adaptive_explorer": widgets.adaptive_explorer,
+    "03 batch_norm_explorer": widgets.batch_norm_explorer,
+    "04 schedule_explorer": widgets.schedule_explorer,
+    "05 clipping vector view": lambda: widgets.clipping_explorers()[0],
+    "05 clipping training view": lambda: widgets.clipping_explorers()[1],
+    "06 norm_explorer": widgets.norm_explorer,
+    "06 dropout_explorer": widgets.dropout_explorer,
+    "07 init_explorer": widgets.init_explorer,
+}
 BUDGET_S = 0.2
 
 

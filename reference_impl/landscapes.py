@@ -3,10 +3,12 @@ r"""Two-dimensional test functions for watching optimizers move.
 Each landscape evaluates its loss and gradient on arrays shaped ``(..., 2)``, so the same code
 computes one point of a trajectory or a whole grid for a contour plot.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
+
+from .optim.sgd import gd_step
 
 
 @dataclass(frozen=True)
@@ -110,3 +112,9 @@ def descend(landscape: Landscape, step, steps: int, state=None) -> np.ndarray:
             break
         path[t] = point
     return path
+
+
+def gradient_descent_path(landscape: Landscape, start, lr: float, steps: int) -> np.ndarray:
+    """Plain gradient descent with learning rate `lr` from `start`: the visited points, shaped (steps + 1, 2)."""
+    return descend(replace(landscape, start=tuple(start)), lambda point, grad, state: (gd_step(point, grad, lr), state),
+                   steps)

@@ -6,14 +6,17 @@ import torch
 from torch import nn
 
 
-def train_classifier(model, optimizer, data, steps, batch_size=128, eval_every=50, seed=0):
+def train_classifier(model, optimizer, data, steps, batch_size=128, eval_every=50, seed=0, scheduler=None):
     """Train `model` with `optimizer` on ``data = {"x", "y", "x_test", "y_test"}`` (NumPy arrays).
 
     Minibatches are drawn with replacement from a generator seeded by `seed`, so two optimizers given
-    the same seed see the same batches. Stops early if the loss becomes NaN or infinite.
+    the same seed see the same batches. Stops early if the loss becomes NaN or infinite. A `scheduler`
+    (torch LRScheduler), if given, steps after every optimizer step.
     Returns a history dict of lists: ``step, train_loss`` every step and ``eval_step, test_loss,
     test_accuracy`` every `eval_every` steps and at the end.
     """
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
     x, y = torch.as_tensor(data["x"]), torch.as_tensor(data["y"])
     x_test, y_test = torch.as_tensor(data["x_test"]), torch.as_tensor(data["y_test"])
     generator = torch.Generator().manual_seed(seed)
@@ -36,6 +39,8 @@ def train_classifier(model, optimizer, data, steps, batch_size=128, eval_every=5
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         history["step"].append(step)
         history["train_loss"].append(loss.item())
         if not math.isfinite(history["train_loss"][-1]):

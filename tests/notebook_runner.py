@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 import nbformat
+import torch
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,3 +38,28 @@ def errors_by_cell(notebook):
                 label = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
                 found[label] = (output.ename, output.evalue)
     return found
+
+
+def run_graded_cell(lesson, exercise, answers=None):
+    """Run `lesson`'s graded test cell for `exercise` (self-check and hidden tests) on chosen answers.
+
+    The setup cell and the solution's answer cells before it run first, in notebook order; then the
+    names in `answers` (e.g. ``{"adam_step": wrong_adam_step}``) replace the solution's, as a student's
+    code would. This lets a test feed the hidden tests each known wrong answer.
+    """
+    target = f"{lesson}_{exercise}"
+    namespace = {}
+    threads = torch.get_num_threads()
+    try:
+        for cell in nbformat.read(ROOT / "solutions" / lesson / f"{lesson}.ipynb", as_version=4).cells:
+            nbgrader = cell.metadata.get("nbgrader", {})
+            grade_id = nbgrader.get("grade_id", "")
+            if grade_id == target:
+                namespace.update(answers or {})
+                exec(compile(cell.source, f"{lesson}:{grade_id}", "exec"), namespace)
+                return
+            if grade_id == f"{lesson}_setup" or nbgrader.get("solution"):
+                exec(compile(cell.source, f"{lesson}:{grade_id}", "exec"), namespace)
+    finally:
+        torch.set_num_threads(threads)  # setup cells tune the notebook's kernel, not the test process
+    raise AssertionError(f"{lesson} has no graded cell {target}")

@@ -1,4 +1,6 @@
 """Models used across the lessons."""
 from .mlp import MLP
+from .rnn import RNNRegressor, adding_problem
+from .residual import DeepMLP, PlainBlock, ResidualBlock
 
-__all__ = ["MLP"]
+__all__ = ["MLP", "DeepMLP", "PlainBlock", "ResidualBlock", "RNNRegressor", "adding_problem"]

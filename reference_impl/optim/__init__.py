@@ -6,6 +6,8 @@ tensors inside an optimizer, and nothing is modified in place.
 """
 from .base import RuleOptimizer
 from .sgd import SGD, ema_momentum_step, gd_step, heavy_ball_step, nesterov_step, sgd_update
+from .rmsprop import RMSprop, rmsprop_step, rmsprop_update
+from .adam import Adam, AdamW, adam_step, adam_update, adamw_step, adamw_update
 
 __all__ = [
     "RuleOptimizer",
@@ -15,4 +17,13 @@ __all__ = [
     "heavy_ball_step",
     "nesterov_step",
     "sgd_update",
+    "RMSprop",
+    "rmsprop_step",
+    "rmsprop_update",
+    "Adam",
+    "AdamW",
+    "adam_step",
+    "adam_update",
+    "adamw_step",
+    "adamw_update",
 ]

@@ -1,8 +1,4 @@
-"""Interactive views for the lessons: sliders in, a freshly drawn figure and a short readout out.
-
-Figures are drawn off-screen with matplotlib's Agg canvas into an `ipywidgets.Image`, which redraws
-in one round trip without flicker and works in any Jupyter front end (no ipympl needed).
-"""
+"""Shared pieces of the interactive views: rendering, palette, sliders, and trajectories on a 2-D landscape."""
 import io
 
 import ipywidgets
@@ -10,12 +6,14 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from . import landscapes
-from .fallback import implemented_or_reference
-from .optim import sgd
+from .. import landscapes
+
 
 # Okabe-Ito palette: distinguishable with the common forms of colour blindness.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
+# A loss this many times the first one counts as diverged (the views stop drawing there).
+DIVERGENCE_FACTOR = 100.0
 
 
 def render_png(figure: Figure) -> bytes:
@@ -33,24 +31,34 @@ class PathExplorer:
     as a dict. Display `explorer.widget`; call `explorer.update()` to redraw by hand.
     """
 
-    def __init__(self, controls, landscape_for, optimizers_for, steps=60, title="", grid=60):
+    def __init__(self, controls, landscape_for, optimizers_for, steps=60, title="", grid=60, show_step_sizes=False):
         self.controls = controls
         self.landscape_for = landscape_for
         self.optimizers_for = optimizers_for
         self.steps = steps
         self.title = title
         self.grid = grid
-        self.figure = Figure(figsize=(9.5, 3.8), dpi=72)
-        self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.92, wspace=0.25)
+        self.figure = Figure(figsize=(14.0 if show_step_sizes else 9.5, 3.8), dpi=72)
+        self.figure.subplots_adjust(left=0.05 if show_step_sizes else 0.07, right=0.98, bottom=0.13, top=0.92,
+                                    wspace=0.25)
         FigureCanvasAgg(self.figure)
-        self.path_axes, self.loss_axes = self.figure.subplots(1, 2, width_ratios=(1.4, 1))
+        width_ratios = (1.4, 1, 1) if show_step_sizes else (1.4, 1)
+        self.path_axes, self.loss_axes, *step_axes = self.figure.subplots(1, len(width_ratios),
+                                                                          width_ratios=width_ratios)
+        # Optional third panel: per coordinate, |Δp| / |g|, the learning rate plain gradient descent
+        # would need to make the same move; constant for gradient descent, adapted by RMSprop and Adam.
+        self.step_size_axes = step_axes[0] if step_axes else None
+        if self.step_size_axes is not None:
+            self.step_size_axes.set(xlabel="step", ylabel="effective step size |Δp| / |g| (log)", yscale="log",
+                                    title="Per-coordinate step size (solid x, dashed y)")
+            self.step_size_axes.grid(True, which="major", alpha=0.3)
         self.path_axes.set(xlabel="x", ylabel="y")
         (self._minimum_marker,) = self.path_axes.plot([], [], marker="*", color="black", markersize=12,
                                                       linestyle="none", label="minimum")
         self.loss_axes.set(xlabel="step", ylabel="loss − minimum (log scale)", title="Loss by step", yscale="log")
         self.loss_axes.grid(True, which="major", alpha=0.3)
         self._contours, self._drawn_landscape = None, None
-        self._path_lines, self._loss_lines = {}, {}
+        self._path_lines, self._loss_lines, self._step_size_lines = {}, {}, {}
         self.image = ipywidgets.Image(format="png")
         self.readout = ipywidgets.HTML()
         for control in controls.values():
@@ -85,8 +93,14 @@ class PathExplorer:
         for label, path in self.paths.items():
             self._path_lines[label].set_data(path[:, 0], path[:, 1])
             self._loss_lines[label].set_data(np.arange(len(path)), np.maximum(landscape.loss(path) - offset, 1e-12))
-        self.loss_axes.relim()
-        self.loss_axes.autoscale_view()
+            if self.step_size_axes is not None:
+                step_sizes = effective_step_sizes(landscape, path)
+                for line, coordinate in zip(self._step_size_lines[label], step_sizes.T):
+                    line.set_data(np.arange(1, len(path)), coordinate)
+        for axes in (self.loss_axes, self.step_size_axes):
+            if axes is not None:
+                axes.relim()
+                axes.autoscale_view()
 
     def _draw_surface(self, landscape) -> None:
         (x_min, x_max), (y_min, y_max) = landscape.bounds
@@ -102,14 +116,26 @@ class PathExplorer:
         self._drawn_landscape = landscape.name
 
     def _create_lines(self) -> None:
-        for line in [*self._path_lines.values(), *self._loss_lines.values()]:
+        step_size_lines = [line for pair in self._step_size_lines.values() for line in pair]
+        for line in [*self._path_lines.values(), *self._loss_lines.values(), *step_size_lines]:
             line.remove()
-        self._path_lines, self._loss_lines = {}, {}
+        self._path_lines, self._loss_lines, self._step_size_lines = {}, {}, {}
         for color, label in zip(PALETTE, self.paths):
             (self._path_lines[label],) = self.path_axes.plot([], [], marker="o", markersize=2.5, linewidth=1.3,
                                                              color=color, label=label)
             (self._loss_lines[label],) = self.loss_axes.plot([], [], color=color, label=label)
+            if self.step_size_axes is not None:
+                self._step_size_lines[label] = [self.step_size_axes.plot([], [], color=color, linestyle=style,
+                                                                         label=f"{label}, {axis}")[0]
+                                                for axis, style in (("x", "-"), ("y", "--"))]
         self.path_axes.legend(loc="lower right", fontsize=8)
+
+
+def effective_step_sizes(landscape, path):
+    """|p_t − p_(t−1)| / |∇f(p_(t−1))| per coordinate, shaped (steps, 2); NaN where the gradient vanishes."""
+    gradients = np.abs(landscape.grad(path[:-1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(gradients > 1e-12, np.abs(np.diff(path, axis=0)) / gradients, np.nan)
 
 
 def learning_rate_slider(value, low=1e-3, high=3.0, description="learning rate"):
@@ -119,33 +145,3 @@ def learning_rate_slider(value, low=1e-3, high=3.0, description="learning rate")
         description=description, readout_format=".3g", continuous_update=True,
         style={"description_width": "initial"},
     )
-
-
-def momentum_explorer(gd_step=None, heavy_ball_step=None, nesterov_step=None, steps=60):
-    """Lesson 01: gradient descent, heavy-ball momentum and Nesterov on an ill-conditioned bowl.
-
-    Pass the student's functions; any that still raise NotImplementedError are replaced by the
-    reference (with a printed note), so the view always works.
-    """
-    point, grad = np.zeros(2), np.ones(2)
-    gd = implemented_or_reference(gd_step, sgd.gd_step, lambda step: step(point, grad, 0.1))
-    momentum_probe = lambda step: step(point, grad, None, 0.1, 0.9)  # noqa: E731
-    heavy_ball = implemented_or_reference(heavy_ball_step, sgd.heavy_ball_step, momentum_probe)
-    nesterov = implemented_or_reference(nesterov_step, sgd.nesterov_step, momentum_probe)
-    controls = {
-        "lr": learning_rate_slider(0.5),
-        "momentum": ipywidgets.FloatSlider(value=0.8, min=0.0, max=0.99, step=0.01, description="momentum β"),
-        "kappa": ipywidgets.FloatLogSlider(value=30.0, base=10, min=0, max=3, step=0.05,
-                                           description="condition κ", readout_format=".3g"),
-    }
-
-    def optimizers_for(v):
-        lr, beta = v["lr"], v["momentum"]
-        return {
-            "gradient descent": lambda p, g, state: (gd(p, g, lr), state),
-            "heavy-ball momentum": lambda p, g, buf: heavy_ball(p, g, buf, lr, beta),
-            "Nesterov": lambda p, g, buf: nesterov(p, g, buf, lr, beta),
-        }
-
-    return PathExplorer(controls, lambda v: landscapes.quadratic(v["kappa"]), optimizers_for, steps=steps,
-                        title="Momentum")

@@ -1,0 +1,83 @@
+"""Lesson 02 (adaptive optimizers): plausible wrong answers to each exercise.
+
+Each dict maps a description that completes "That is what you get if you ..." to a rule with the
+exercise's signature that makes exactly that mistake.
+"""
+
+
+def _rmsprop(p, g, v, lr, alpha, eps, average=None, scale=None):
+    average = average or (lambda v, g: alpha * v + (1 - alpha) * g * g)
+    scale = scale or (lambda v: v**0.5 + eps)
+    new_v = average(v, g)
+    return p - lr * g / scale(new_v), new_v
+
+
+RMSPROP = {
+    "put eps inside the square root (√(v + ε) instead of √v + ε)":
+        lambda p, g, v, lr, a, eps: _rmsprop(p, g, v, lr, a, eps, scale=lambda v: (v + eps) ** 0.5),
+    "forget the (1 - α) factor (v = αv + g²)":
+        lambda p, g, v, lr, a, eps: _rmsprop(p, g, v, lr, a, eps, average=lambda v, g: a * v + g * g),
+    "swap α and 1 - α (v = (1 - α)v + αg²)":
+        lambda p, g, v, lr, a, eps: _rmsprop(p, g, v, lr, a, eps, average=lambda v, g: (1 - a) * v + a * g * g),
+    "divide by v instead of √v":
+        lambda p, g, v, lr, a, eps: _rmsprop(p, g, v, lr, a, eps, scale=lambda v: v + eps),
+    "divide by the old average (update v after the step)":
+        lambda p, g, v, lr, a, eps: (p - lr * g / (v**0.5 + eps), a * v + (1 - a) * g * g),
+}
+
+
+def _adam(p, g, state, lr, b1, b2, eps, *, correct=True, next_step=None, denominator=None, one_minus=True):
+    """Adam with one piece changed; the keyword arguments name the pieces."""
+    t = state["step"] + 1
+    m = b1 * state["exp_avg"] + ((1 - b1) if one_minus else 1) * g
+    v = b2 * state["exp_avg_sq"] + ((1 - b2) if one_minus else 1) * g * g
+    m_hat, v_hat = (m / (1 - b1**t), v / (1 - b2**t)) if correct else (m, v)
+    denominator = denominator or (lambda v_hat, v, t: v_hat**0.5 + eps)
+    new_state = {"step": t if next_step is None else next_step(state["step"]), "exp_avg": m, "exp_avg_sq": v}
+    return p - lr * m_hat / denominator(v_hat, v, t), new_state
+
+
+ADAM = {
+    "skip the bias correction (use m and v instead of m̂ = m/(1 - β₁ᵗ) and v̂ = v/(1 - β₂ᵗ))":
+        lambda p, g, s, lr, b1, b2, eps: _adam(p, g, s, lr, b1, b2, eps, correct=False),
+    "forget to increment the step count t in the returned state":
+        lambda p, g, s, lr, b1, b2, eps: _adam(p, g, s, lr, b1, b2, eps, next_step=lambda t: t),
+    "put eps inside the square root (√(v̂ + ε) instead of √v̂ + ε)":
+        lambda p, g, s, lr, b1, b2, eps: _adam(p, g, s, lr, b1, b2, eps, denominator=lambda vh, v, t: (vh + eps) ** 0.5),
+    "forget the (1 - β) factors (m = β₁m + g, v = β₂v + g²)":
+        lambda p, g, s, lr, b1, b2, eps: _adam(p, g, s, lr, b1, b2, eps, one_minus=False),
+    "add eps before the bias correction (√v + ε, then divide by √(1 - β₂ᵗ))":
+        lambda p, g, s, lr, b1, b2, eps: _adam(
+            p, g, s, lr, b1, b2, eps, denominator=lambda vh, v, t: (v**0.5 + eps) / (1 - b2**t) ** 0.5),
+}
+
+
+def _adamw(adam_rule, decay):
+    """An AdamW answer built from a (correct or wrong) Adam rule and a (correct or wrong) way to decay."""
+    return lambda p, g, s, lr, b1, b2, eps, wd: adam_rule(*decay(p, g, lr, wd), s, lr, b1, b2, eps)
+
+
+def _correct_adam(p, g, s, lr, b1, b2, eps):
+    return _adam(p, g, s, lr, b1, b2, eps)
+
+
+def _decoupled(p, g, lr, wd):
+    return p * (1 - lr * wd), g
+
+
+ADAMW = {
+    "add the weight decay to the gradient (g + λp, which is Adam with L2, not AdamW)":
+        _adamw(_correct_adam, lambda p, g, lr, wd: (p, g + wd * p)),
+    "decay by λ alone instead of by lr·λ (p(1 - λ) instead of p(1 - lr·λ))":
+        _adamw(_correct_adam, lambda p, g, lr, wd: (p * (1 - wd), g)),
+    "forget the weight decay":
+        _adamw(_correct_adam, lambda p, g, lr, wd: (p, g)),
+    **{description: _adamw(wrong_adam, _decoupled) for description, wrong_adam in ADAM.items()},
+}
+
+# Hyperparameter changes that reproduce a mistake in a whole optimizer, for autograder.checks.check_optimizer.
+OPTIMIZER = {
+    "ignore weight_decay": {"weight_decay": 0.0},
+    "ignore eps (use the default 1e-8)": {"eps": 1e-8},
+    "ignore betas (use the default (0.9, 0.999))": {"betas": (0.9, 0.999)},
+}

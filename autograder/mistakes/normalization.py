@@ -1,0 +1,153 @@
+"""Lesson 06 (layer norm, group norm, dropout, DropConnect): plausible wrong answers to each exercise.
+
+Each dict maps a description that completes "That is what you get if you ..." to a function with the
+exercise's signature that makes exactly that mistake. Random ones draw their masks exactly as the
+exercise's docstring says, so with the same generator they reproduce a student's output exactly.
+"""
+import numpy as np
+
+from reference_impl import norms
+from reference_impl.regularization import dropout, keep_mask
+
+
+def _layer_norm(x, gamma, beta, eps=1e-5, *, axes=None, ddof=0, eps_inside_root=True):
+    """Layer norm over `axes` (default: the trailing gamma.ndim axes) with one detail changeable; returns (out, cache)."""
+    axes = tuple(range(x.ndim - gamma.ndim, x.ndim)) if axes is None else axes
+    mean = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True, ddof=ddof)
+    inv_std = 1.0 / np.sqrt(var + eps) if eps_inside_root else 1.0 / (np.sqrt(var) + eps)
+    x_hat = (x - mean) * inv_std
+    return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma}
+
+
+LAYER_NORM_FORWARD = {
+    "normalize each feature over the batch axis (that is batch norm) instead of each example over its features":
+        lambda x, gamma, beta, eps=1e-5: _layer_norm(x, gamma, beta, eps, axes=(0,)),
+    "normalize over the last axis only, whatever the shape of gamma":
+        lambda x, gamma, beta, eps=1e-5: _layer_norm(x, gamma, beta, eps, axes=(-1,)),
+    "normalize with the unbiased variance (dividing by D − 1; PyTorch uses the biased one)":
+        lambda x, gamma, beta, eps=1e-5: _layer_norm(x, gamma, beta, eps, ddof=1),
+    "add eps outside the square root (σ + ε instead of √(σ² + ε))":
+        lambda x, gamma, beta, eps=1e-5: _layer_norm(x, gamma, beta, eps, eps_inside_root=False),
+    "forget the scale and shift (return x̂ instead of γ·x̂ + β)":
+        lambda x, gamma, beta, eps=1e-5: (_layer_norm(x, gamma, beta, eps)[1]["x_hat"], {}),
+}
+
+
+def _layer_norm_backward_parts(dout, cache):
+    x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+    example_axes = tuple(range(dout.ndim - gamma.ndim))
+    feature_axes = tuple(range(dout.ndim - gamma.ndim, dout.ndim))
+    return x_hat, inv_std, gamma, example_axes, feature_axes
+
+
+def _layer_norm_backward(dout, cache, *, axes=None, use_gamma=True, through_statistics=True):
+    x_hat, inv_std, gamma, example_axes, feature_axes = _layer_norm_backward_parts(dout, cache)
+    axes = feature_axes if axes is None else axes
+    dx_hat = dout * gamma if use_gamma else dout
+    dx = inv_std * (dx_hat - dx_hat.mean(axis=axes, keepdims=True)
+                    - x_hat * (dx_hat * x_hat).mean(axis=axes, keepdims=True)) if through_statistics else dx_hat * inv_std
+    return dx, (dout * x_hat).sum(axis=example_axes), dout.sum(axis=example_axes)
+
+
+LAYER_NORM_BACKWARD = {
+    "treat each example's mean and variance as constants (dx = γ·dout/σ, forgetting that they depend on x)":
+        lambda dout, cache: _layer_norm_backward(dout, cache, through_statistics=False),
+    "take the means in dx over the batch axis (batch norm's backward) instead of over each example's features":
+        lambda dout, cache: _layer_norm_backward(dout, cache, axes=(0,)),
+    "forget the factor γ in dx (use dout where dx̂ = γ·dout belongs)":
+        lambda dout, cache: _layer_norm_backward(dout, cache, use_gamma=False),
+    "compute dgamma as Σ dout, like dbeta, instead of Σ dout·x̂":
+        lambda dout, cache: (lambda dx, _dg, db: (dx, db.copy(), db))(*norms.layer_norm_backward(dout, cache)),
+}
+
+
+def _group_norm(x, num_groups, gamma, beta, eps, grouped, ungroup):
+    """Normalize the rows of `grouped(x)` (each row one group), map back with `ungroup`, then per-channel affine."""
+    rows = grouped(x)
+    x_hat = ungroup((rows - rows.mean(axis=-1, keepdims=True)) / np.sqrt(rows.var(axis=-1, keepdims=True) + eps), x)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return gamma.reshape(shape) * x_hat + beta.reshape(shape)
+
+
+def _strided_groups(x, num_groups, gamma, beta, eps=1e-5):
+    # Channel c in group c mod G: (N, C/G, G, ...) with the group axis moved forward.
+    def grouped(x):
+        split = x.reshape(x.shape[0], x.shape[1] // num_groups, num_groups, -1)
+        return split.transpose(0, 2, 1, 3).reshape(x.shape[0], num_groups, -1)
+
+    def ungroup(rows, x):
+        split = rows.reshape(x.shape[0], num_groups, x.shape[1] // num_groups, -1).transpose(0, 2, 1, 3)
+        return split.reshape(x.shape)
+
+    return _group_norm(x, num_groups, gamma, beta, eps, grouped, ungroup)
+
+
+def _groups_across_batch(x, num_groups, gamma, beta, eps=1e-5):
+    # Each group normalized over the whole batch: the examples' statistics mixed together.
+    def grouped(x):
+        return x.reshape(x.shape[0], num_groups, -1).transpose(1, 0, 2).reshape(num_groups, -1)
+
+    def ungroup(rows, x):
+        return rows.reshape(num_groups, x.shape[0], -1).transpose(1, 0, 2).reshape(x.shape)
+
+    return _group_norm(x, num_groups, gamma, beta, eps, grouped, ungroup)
+
+
+def _groups_of_positions(x, num_groups, gamma, beta, eps=1e-5):
+    # Groups cut along the last (spatial) axis instead of the channel axis.
+    def grouped(x):
+        moved = np.moveaxis(x, -1, 1)
+        return moved.reshape(x.shape[0], num_groups, -1)
+
+    def ungroup(rows, x):
+        return np.moveaxis(rows.reshape(np.moveaxis(x, -1, 1).shape), 1, -1)
+
+    return _group_norm(x, num_groups, gamma, beta, eps, grouped, ungroup)
+
+
+GROUP_NORM = {
+    "form groups of strided channels (c, c + G, c + 2G, …) instead of consecutive ones (torch's grouping)":
+        _strided_groups,
+    "cut the groups along the last (spatial) axis instead of the channel axis": _groups_of_positions,
+    "normalize each group over the whole batch instead of each example on its own": _groups_across_batch,
+    "normalize each channel on its own (instance norm) whatever num_groups":
+        lambda x, num_groups, gamma, beta, eps=1e-5: norms.group_norm_forward(x, x.shape[1], gamma, beta, eps)[0],
+    "normalize the whole example at once (one group, layer norm) whatever num_groups":
+        lambda x, num_groups, gamma, beta, eps=1e-5: norms.group_norm_forward(x, 1, gamma, beta, eps)[0],
+}
+
+
+def _masked(x, p, rng, scale):
+    return np.where(keep_mask(np.shape(x), p, rng), np.asarray(x) * scale, 0.0)
+
+
+DROPOUT = {
+    "forget the 1/(1 − p) scaling of the kept values": lambda x, p, training, rng: (
+        _masked(x, p, rng, 1.0) if training else np.asarray(x)),
+    "multiply the kept values by (1 − p) instead of dividing by it": lambda x, p, training, rng: (
+        _masked(x, p, rng, 1 - p) if training else np.asarray(x)),
+    "treat p as the probability of keeping a value instead of dropping it": lambda x, p, training, rng: (
+        _masked(x, 1 - p, rng, 1 / p) if training else np.asarray(x)),
+    "keep dropping values in evaluation mode (dropout must be the identity there)":
+        lambda x, p, training, rng: dropout(x, p, True, rng),
+}
+
+
+DROP_CONNECT = {
+    "drop the layer's outputs instead of its weights (that is dropout, not DropConnect)":
+        lambda x, weight, bias, p, training, rng: dropout(np.asarray(x) @ weight.T + bias, p, training, rng),
+    "forget the 1/(1 − p) scaling of the kept weights":
+        lambda x, weight, bias, p, training, rng: np.asarray(x) @ (
+            _masked(weight, p, rng, 1.0) if training else weight).T + bias,
+    "drop the bias together with the weights": lambda x, weight, bias, p, training, rng: (
+        np.asarray(x) @ dropout(weight, p, training, rng).T + dropout(bias, p, training, rng)),
+    "keep dropping weights in evaluation mode":
+        lambda x, weight, bias, p, training, rng: np.asarray(x) @ dropout(weight, p, True, rng).T + bias,
+}
+
+DROPOUT_VARIANCE = {
+    "give the variance of the mask, p(1 − p), forgetting the 1/(1 − p) scaling": lambda p: p * (1 - p),
+    "give E[y²] = 1/(1 − p) without subtracting the squared mean 1": lambda p: 1 / (1 - p),
+    "divide by (1 − p)² (p/(1 − p)²)": lambda p: p / (1 - p) ** 2,
+}

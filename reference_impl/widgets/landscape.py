@@ -1,0 +1,110 @@
+"""Lesson 00: per-layer gradient norms of a deep MLP (vanishing and exploding gradients)."""
+import ipywidgets
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from torch import nn
+
+from .. import diagnostics
+from ..fallback import implemented_or_reference
+from ..models import MLP
+from .base import PALETTE, render_png
+
+
+def deep_mlp(depth, activation, init_scale, width=64, inputs=64, classes=10, seed=0):
+    """A plain MLP with `depth` hidden layers whose weights are N(0, init_scale² / fan_in), biases zero.
+
+    `activation` is "sigmoid", "tanh" or "ReLU". init_scale 1 is LeCun initialization; √2 with ReLU is
+    He initialization, the scale at which ReLU layers neither shrink nor grow the signal on average.
+    """
+
+
+    activations = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "ReLU": nn.ReLU}
+    model = MLP((inputs, *([width] * depth), classes), activation=activations[activation])
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                layer.weight.normal_(0.0, init_scale / np.sqrt(layer.in_features), generator=generator)
+                layer.bias.zero_()
+    return model
+
+
+class GradientFlowExplorer:
+    """Lesson 00: per-layer gradient norms of a deep MLP after one backward pass, on a log scale.
+
+    Sliders (`controls`): depth and init scale; the toggle (`options["activation"]`) picks the
+    activation. `layer_gradient_norms` has the signature of `reference_impl.diagnostics.layer_gradient_norms`.
+    """
+
+    def __init__(self, layer_gradient_norms, batch_size=64, width=64):
+
+        self.layer_gradient_norms = layer_gradient_norms
+        self.width = width
+        generator = torch.Generator().manual_seed(0)
+        self.inputs = torch.randn(batch_size, width, generator=generator)
+        self.targets = torch.randint(0, 10, (batch_size,), generator=generator)
+        self.controls = {
+            "depth": ipywidgets.IntSlider(value=20, min=2, max=50, description="hidden layers",
+                                          style={"description_width": "initial"}),
+            "init_scale": ipywidgets.FloatLogSlider(value=1.0, base=10, min=np.log10(0.25), max=np.log10(4.0),
+                                                    step=0.01, description="init scale (std·√fan_in)",
+                                                    readout_format=".3g", style={"description_width": "initial"}),
+        }
+        self.options = {"activation": ipywidgets.ToggleButtons(options=["sigmoid", "tanh", "ReLU"], value="tanh",
+                                                               description="activation")}
+        self.figure = Figure(figsize=(9.5, 3.8), dpi=72)
+        self.figure.subplots_adjust(left=0.09, right=0.98, bottom=0.14, top=0.9)
+        FigureCanvasAgg(self.figure)
+        self.axes = self.figure.subplots()
+        (self._norm_line,) = self.axes.plot([], [], marker="o", markersize=3, color=PALETTE[0],
+                                            label="‖∂L/∂W‖ of the layer (weight and bias)")
+        self.axes.axhline(1.0, color=PALETTE[6], linewidth=0.8, linestyle=":", label="norm 1")
+        self.axes.set(xlabel="layer (1 = next to the input)", ylabel="gradient norm (log scale)", yscale="log")
+        self.axes.minorticks_off()  # minor log ticks cost a fifth of the redraw and add little
+        self.axes.grid(True, which="major", alpha=0.3)
+        self.axes.legend(loc="upper right", fontsize=8)
+        self.image = ipywidgets.Image(format="png")
+        self.readout = ipywidgets.HTML()
+        for control in [*self.controls.values(), *self.options.values()]:
+            control.observe(lambda _change: self.update(), names="value")
+        self.widget = ipywidgets.VBox([ipywidgets.HBox([*self.controls.values(), *self.options.values()]),
+                                       self.image, self.readout])
+        self.update()
+
+    def update(self) -> None:
+
+        depth, scale = self.controls["depth"].value, self.controls["init_scale"].value
+        activation = self.options["activation"].value
+        model = deep_mlp(depth, activation, scale, width=self.width, inputs=self.inputs.shape[1])
+        self.norms = np.array(list(self.layer_gradient_norms(model, self.inputs, self.targets,
+                                                             nn.functional.cross_entropy).values()), dtype=float)
+        layers = np.arange(1, len(self.norms) + 1)
+        self._norm_line.set_data(layers, np.maximum(self.norms, 1e-30))  # a log axis cannot show 0
+        self.axes.set_xlim(0.5, len(layers) + 0.5)
+        shown = np.maximum(self.norms, 1e-30)
+        self.axes.set_ylim(min(shown.min(), 0.1) / 3, max(shown.max(), 10.0) * 3)
+        self.axes.set_title(f"Gradient norm per layer: {depth} hidden layers, {activation}, init scale {scale:.3g}")
+        self.image.value = render_png(self.figure)
+        ratio = self.norms[0] / self.norms[-1] if self.norms[-1] > 0 else np.inf
+        # Exploding shows either as a slope towards the input or, for ReLU, as every layer's norm being
+        # huge at once: activations and backpropagated errors both grow, and a weight's gradient is their product.
+        trend = ("vanishing" if ratio < 1e-2 else "exploding" if ratio > 1e2 or self.norms.max() > 1e2
+                 else "roughly balanced")
+        self.readout.value = (f"First layer {self.norms[0]:.3g}, last layer {self.norms[-1]:.3g}: the first layer's "
+                              f"gradient is {ratio:.3g}× the last layer's (<b>{trend}</b>).")
+
+
+def gradient_flow_explorer(layer_gradient_norms=None):
+    """Lesson 00: the student's `layer_gradient_norms` on deep MLPs (the reference while it raises NotImplementedError)."""
+
+
+    probe_model = nn.Linear(2, 1)
+    rule = implemented_or_reference(
+        layer_gradient_norms, diagnostics.layer_gradient_norms,
+        lambda f: f(probe_model, torch.ones(1, 2), torch.ones(1, 1), nn.functional.mse_loss))
+    return GradientFlowExplorer(rule)
+
+
+# --- Lesson 05: gradient clipping -------------------------------------------------------------------------
