@@ -13,7 +13,6 @@ from autograder import checks
 from autograder.mistakes import clipping as mistakes
 from reference_impl import clipping
 from reference_impl.models import RNNRegressor, adding_problem
-from notebook_runner import run_graded_cell
 
 NORM_TYPES = [1.0, 2.0, 3.0, math.inf]
 
@@ -219,13 +218,3 @@ def test_check_in_place_passes_the_reference_and_reports_a_missing_gradient():
     with pytest.raises(AssertionError, match="the gradient of parameter 0 is None"):
         checks.check_in_place(drops_gradients, clipping.clip_grad_norm, lambda: (make(), 1.0),
                               observe=observe_parameters)
-
-
-@pytest.mark.parametrize("exercise, catalogue", [("clip_grad_norm", mistakes.CLIP_GRAD_NORM),
-                                                 ("clip_grad_value", mistakes.CLIP_GRAD_VALUE),
-                                                 ("train_with_clipping", mistakes.TRAIN_WITH_CLIPPING)])
-def test_lesson_graded_cells_reject_each_mistake_by_name(exercise, catalogue):
-    for description, wrong in catalogue.items():
-        with pytest.raises(AssertionError, match=f"That is what you get if you {re.escape(description)}"):
-            run_graded_cell("05_gradient_clipping", exercise, {exercise: wrong})
-    run_graded_cell("05_gradient_clipping", exercise, {})  # the solution itself passes

@@ -1,18 +1,15 @@
 """Initializers: exact fans, gains and std formulas, torch.nn.init's variances (statistical tests with
-tolerances from the sampling distribution, fixed seeds); residual models; and lesson 07's hidden tests
-catching every known wrong answer by name."""
+tolerances from the sampling distribution, fixed seeds) and residual models. Lesson 07's graded cells
+against its known mistakes: test_lesson_mistakes.py."""
 import math
-import re
 
 import pytest
 import torch
 from torch import nn
 
 from autograder import checks
-from autograder.mistakes import init_residual as mistakes
 from reference_impl import diagnostics, init
 from reference_impl.models import DeepMLP, PlainBlock, ResidualBlock
-from notebook_runner import run_graded_cell
 
 SHAPES = [(1, 1), (5, 3), (256, 512), (64, 32, 3), (16, 8, 3, 3), (4, 2, 3, 5, 2)]
 
@@ -132,55 +129,3 @@ def test_residual_net_keeps_gradients_alive_where_the_plain_net_loses_them():
         norms = diagnostics.layer_gradient_norms(model, x, y, nn.functional.cross_entropy)
         first_layer_norm[residual] = next(iter(norms.values()))
     assert first_layer_norm[True] > 1e3 * first_layer_norm[False]
-
-
-# --- Lesson 07's hidden tests catch each known wrong answer, by name ------------------------------
-
-@pytest.fixture
-def run_test_cell():
-    """Run a graded test cell of lesson 07 (visible and hidden tests) with `answers` as the student's code."""
-    return lambda exercise, **answers: run_graded_cell("07_init_residual", exercise, answers)
-
-
-ANSWERS = {
-    "fans": {"fan_in_and_fan_out": init.fan_in_and_fan_out},
-    "stds": {"xavier_std": init.xavier_std, "he_std": init.he_std},
-    "initialize": {"initialize": init.initialize},
-    "residual_block": {"ResidualBlock": ResidualBlock},
-    "health_report": {"health_report": diagnostics.health_report},
-    "second_moment": {"relu_second_moment_factor": lambda depth, n, std: (n * std ** 2 / 2) ** depth},
-}
-CATALOGUES = [("fans", "fan_in_and_fan_out", mistakes.FAN_IN_AND_FAN_OUT), ("stds", "xavier_std", mistakes.XAVIER_STD),
-              ("stds", "he_std", mistakes.HE_STD), ("initialize", "initialize", mistakes.INITIALIZE),
-              ("residual_block", "ResidualBlock", mistakes.RESIDUAL_BLOCK),
-              ("health_report", "health_report", mistakes.HEALTH_REPORT),
-              ("second_moment", "relu_second_moment_factor", mistakes.SECOND_MOMENT)]
-
-
-@pytest.mark.parametrize("exercise", sorted(ANSWERS))
-def test_reference_answers_pass_the_lesson_tests(run_test_cell, exercise):
-    run_test_cell(exercise, **ANSWERS[exercise])
-
-
-@pytest.mark.parametrize("exercise, name, description",
-                         [(exercise, name, description) for exercise, name, catalogue in CATALOGUES
-                          for description in catalogue], ids=lambda value: value[:40])
-def test_each_known_mistake_fails_the_lesson_tests_and_is_named(run_test_cell, exercise, name, description):
-    wrong = dict((n, c) for _e, n, c in CATALOGUES)[name][description]
-    with pytest.raises(AssertionError, match=f"That is what you get if you {re.escape(description)}"):
-        run_test_cell(exercise, **{**ANSWERS[exercise], name: wrong})
-
-
-@pytest.mark.parametrize("exercise", sorted(ANSWERS))
-def test_unanswered_exercises_fail_the_lesson_tests(run_test_cell, exercise):
-    def not_implemented(*args, **kwargs):
-        raise NotImplementedError()
-
-    class NotImplementedModule(nn.Module):
-        def __init__(self, *args, **kwargs):
-            raise NotImplementedError()
-
-    stubs = {name: NotImplementedModule if isinstance(answer, type) else not_implemented
-             for name, answer in ANSWERS[exercise].items()}
-    with pytest.raises(NotImplementedError):
-        run_test_cell(exercise, **stubs)

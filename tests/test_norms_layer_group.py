@@ -1,6 +1,5 @@
-"""Layer and group norm: parity with torch (outputs and gradients, every group count), gradient checks,
-and lesson 06's hidden tests catching every known wrong answer by name."""
-import re
+"""Layer and group norm: parity with torch (outputs and gradients, every group count) and gradient checks.
+Lesson 06's graded cells against its known mistakes: test_lesson_mistakes.py."""
 
 import numpy as np
 import pytest
@@ -9,10 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograder import checks
-from autograder.mistakes import normalization as mistakes
-from reference_impl import gradcheck, norms, regularization
-from notebook_runner import run_graded_cell
-
+from reference_impl import gradcheck, norms
 
 
 def torch_gradients(function, arrays, upstream):
@@ -137,50 +133,3 @@ def test_first_output_keeps_the_name_and_demands_a_tuple():
     assert wrapped.__name__ == "layer_norm_forward"
     with pytest.raises(AssertionError, match="must return a tuple"):
         checks.first_output(lambda x: x)(1.0)
-
-
-# --- Lesson 06's hidden tests catch each known wrong answer, by name ------------------------------
-
-@pytest.fixture
-def run_test_cell():
-    """Run a graded test cell of lesson 06 (visible and hidden tests) with `answers` as the student's code."""
-    return lambda exercise, **answers: run_graded_cell("06_normalization_regularization", exercise, answers)
-
-
-ANSWERS = {
-    "layer_norm_forward": {"layer_norm_forward": norms.layer_norm_forward},
-    "layer_norm_backward": {"layer_norm_forward": norms.layer_norm_forward,
-                            "layer_norm_backward": norms.layer_norm_backward},
-    "group_norm": {"group_norm": lambda x, g, gamma, beta, eps=1e-5: norms.group_norm_forward(x, g, gamma, beta, eps)[0]},
-    "dropout": {"dropout": regularization.dropout},
-    "drop_connect": {"drop_connect_linear": regularization.drop_connect_linear},
-    "dropout_variance": {"dropout_output_variance": lambda p: p / (1 - p)},
-}
-CATALOGUES = [("layer_norm_forward", "layer_norm_forward", mistakes.LAYER_NORM_FORWARD),
-              ("layer_norm_backward", "layer_norm_backward", mistakes.LAYER_NORM_BACKWARD),
-              ("group_norm", "group_norm", mistakes.GROUP_NORM), ("dropout", "dropout", mistakes.DROPOUT),
-              ("drop_connect", "drop_connect_linear", mistakes.DROP_CONNECT),
-              ("dropout_variance", "dropout_output_variance", mistakes.DROPOUT_VARIANCE)]
-
-
-@pytest.mark.parametrize("exercise", sorted(ANSWERS))
-def test_reference_answers_pass_the_lesson_tests(run_test_cell, exercise):
-    run_test_cell(exercise, **ANSWERS[exercise])
-
-
-@pytest.mark.parametrize("exercise, name, description",
-                         [(exercise, name, description) for exercise, name, catalogue in CATALOGUES
-                          for description in catalogue], ids=lambda value: value[:40])
-def test_each_known_mistake_fails_the_lesson_tests_and_is_named(run_test_cell, exercise, name, description):
-    wrong = dict((n, c) for _e, n, c in CATALOGUES)[name][description]
-    with pytest.raises(AssertionError, match=f"That is what you get if you {re.escape(description)}"):
-        run_test_cell(exercise, **{**ANSWERS[exercise], name: wrong})
-
-
-@pytest.mark.parametrize("exercise", sorted(ANSWERS))
-def test_unanswered_exercises_fail_the_lesson_tests(run_test_cell, exercise):
-    def not_implemented(*args, **kwargs):
-        raise NotImplementedError()
-
-    with pytest.raises(NotImplementedError):
-        run_test_cell(exercise, **{name: not_implemented for name in ANSWERS[exercise]})

@@ -1,8 +1,7 @@
 """Learning-rate schedules: parity with torch's schedulers at every step, the adapter, the range test,
-the schedule checks, and lesson 04's hidden tests catching every known wrong answer by name."""
+and the schedule checks. Lesson 04's graded cells against its known mistakes: test_lesson_mistakes.py."""
 import functools
 import pickle
-import re
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ from autograder.mistakes import schedules as mistakes
 from reference_impl import schedules
 from reference_impl.models import MLP
 from reference_impl.train import train_classifier
-from notebook_runner import run_graded_cell
 
 learning_rates = st.floats(1e-4, 1.0)
 gammas = st.floats(0.05, 0.999)
@@ -238,52 +236,3 @@ def test_check_function_names_the_entry_that_differs():
         checks.check_function(lambda: {"lrs": np.arange(3.0)}, reference)
     with pytest.raises(AssertionError, match=r"the result\[1\] is 3.5, expected 2.5"):
         checks.check_function(lambda: (1.0, 3.5), lambda: (1.0, 2.5))
-
-
-# --- Lesson 04's hidden tests catch each known wrong answer, by name ----------------------------
-
-@pytest.fixture
-def run_test_cell():
-    """Run a graded test cell of lesson 04 (visible and hidden tests) with `answers` as the student's code."""
-    return lambda exercise, **answers: run_graded_cell("04_lr_schedules", exercise, answers)
-
-
-ANSWERS = {
-    "step_decay": {"step_lr": schedules.step_lr, "multistep_lr": schedules.multistep_lr},
-    "exponential": {"exponential_lr": schedules.exponential_lr},
-    "cosine": {"cosine_annealing_lr": schedules.cosine_annealing_lr},
-    "warm_restarts": {"cosine_warm_restarts_lr": schedules.cosine_warm_restarts_lr},
-    "warmup": {"with_warmup": schedules.with_warmup},
-    "one_cycle": {"one_cycle": schedules.one_cycle},
-    "range_test": {"lr_range_test": schedules.lr_range_test},
-}
-CATALOGUES = [("step_decay", "step_lr", mistakes.STEP_LR), ("step_decay", "multistep_lr", mistakes.MULTISTEP_LR),
-              ("exponential", "exponential_lr", mistakes.EXPONENTIAL_LR),
-              ("cosine", "cosine_annealing_lr", mistakes.COSINE),
-              ("warm_restarts", "cosine_warm_restarts_lr", mistakes.WARM_RESTARTS),
-              ("warmup", "with_warmup", mistakes.WARMUP), ("one_cycle", "one_cycle", mistakes.ONE_CYCLE),
-              ("range_test", "lr_range_test", mistakes.LR_RANGE_TEST)]
-CATALOGUES_BY_NAME = {name: catalogue for _exercise, name, catalogue in CATALOGUES}
-
-
-@pytest.mark.parametrize("exercise", sorted(ANSWERS))
-def test_reference_answers_pass_the_lesson_tests(run_test_cell, exercise):
-    run_test_cell(exercise, **ANSWERS[exercise])
-
-
-@pytest.mark.parametrize("exercise, name, description",
-                         [(exercise, name, description) for exercise, name, catalogue in CATALOGUES
-                          for description in catalogue], ids=lambda value: value[:40])
-def test_each_known_mistake_fails_the_lesson_tests_and_is_named(run_test_cell, exercise, name, description):
-    wrong = CATALOGUES_BY_NAME[name][description]
-    with pytest.raises(AssertionError, match=f"That is what you get if you {re.escape(description)}"):
-        run_test_cell(exercise, **{**ANSWERS[exercise], name: wrong})
-
-
-@pytest.mark.parametrize("exercise", sorted(ANSWERS))
-def test_unanswered_exercises_fail_the_lesson_tests(run_test_cell, exercise):
-    def not_implemented(*args, **kwargs):
-        raise NotImplementedError()
-
-    with pytest.raises(NotImplementedError):
-        run_test_cell(exercise, **{name: not_implemented for name in ANSWERS[exercise]})

@@ -81,3 +81,12 @@ OPTIMIZER = {
     "ignore eps (use the default 1e-8)": {"eps": 1e-8},
     "ignore betas (use the default (0.9, 0.999))": {"betas": (0.9, 0.999)},
 }
+
+
+# The graded cell of each exercise, the answers it tests and their known mistakes:
+# tests/test_lesson_mistakes.py feeds every mistake to the lesson's own graded cell.
+EXERCISES = {
+    "rmsprop_step": {"rmsprop_step": RMSPROP},
+    "adam_step": {"adam_step": ADAM},
+    "adamw_step": {"adamw_step": ADAMW},
+}

@@ -182,3 +182,13 @@ MODULE = {
     "keep gamma and beta as plain tensors instead of nn.Parameter (they get no gradient and are not trained)":
         _AffineWithoutGradients,
 }
+
+
+# The graded cell of each exercise, the answers it tests and their known mistakes:
+# tests/test_lesson_mistakes.py feeds every mistake to the lesson's own graded cell.
+EXERCISES = {
+    "forward": {"batch_norm_forward": FORWARD},
+    "backward": {"batch_norm_backward": BACKWARD},
+    "running_stats": {"batch_norm": RUNNING},
+    "module": {"BatchNorm": MODULE},
+}

@@ -105,3 +105,12 @@ TRAIN_WITH_CLIPPING = {
     "forget optimizer.zero_grad() (each backward adds to the previous gradients)":
         lambda *args: _train(*args, zero_grad=False),
 }
+
+
+# The graded cell of each exercise, the answers it tests and their known mistakes:
+# tests/test_lesson_mistakes.py feeds every mistake to the lesson's own graded cell.
+EXERCISES = {
+    "clip_grad_norm": {"clip_grad_norm": CLIP_GRAD_NORM},
+    "clip_grad_value": {"clip_grad_value": CLIP_GRAD_VALUE},
+    "train_with_clipping": {"train_with_clipping": TRAIN_WITH_CLIPPING},
+}

@@ -148,3 +148,15 @@ SECOND_MOMENT = {
     "use the standard deviation where the variance belongs ((n·σ/2)^depth)": lambda depth, n, std: (n * std / 2) ** depth,
     "multiply the per-layer factors as a sum (depth · n·σ²/2)": lambda depth, n, std: depth * n * std ** 2 / 2,
 }
+
+
+# The graded cell of each exercise, the answers it tests and their known mistakes:
+# tests/test_lesson_mistakes.py feeds every mistake to the lesson's own graded cell.
+EXERCISES = {
+    "fans": {"fan_in_and_fan_out": FAN_IN_AND_FAN_OUT},
+    "stds": {"xavier_std": XAVIER_STD, "he_std": HE_STD},
+    "initialize": {"initialize": INITIALIZE},
+    "residual_block": {"ResidualBlock": RESIDUAL_BLOCK},
+    "health_report": {"health_report": HEALTH_REPORT},
+    "second_moment": {"relu_second_moment_factor": SECOND_MOMENT},
+}

@@ -70,3 +70,12 @@ LARGEST_STABLE_LR = {
     "divide by the trace (the sum of the eigenvalues) instead of the largest eigenvalue":
         lambda hessian: 2 / np.trace(np.asarray(hessian, dtype=float)),
 }
+
+
+# The graded cell of each exercise, the answers it tests and their known mistakes:
+# tests/test_lesson_mistakes.py feeds every mistake to the lesson's own graded cell.
+EXERCISES = {
+    "gd_on_surface": {"gd_on_surface": GD_ON_SURFACE},
+    "largest_stable_lr": {"largest_stable_lr": LARGEST_STABLE_LR},
+    "layer_gradient_norms": {"layer_gradient_norms": LAYER_GRADIENT_NORMS},
+}

@@ -62,3 +62,13 @@ OPTIMIZER = {
     "ignore dampening": {"dampening": 0.0},
     "ignore momentum": {"momentum": 0.0},
 }
+
+
+# The graded cell of each exercise, the answers it tests and their known mistakes:
+# tests/test_lesson_mistakes.py feeds every mistake to the lesson's own graded cell.
+EXERCISES = {
+    "gd_step": {"gd_step": GD_STEP},
+    "ema_momentum": {"ema_momentum_step": EMA_MOMENTUM},
+    "heavy_ball": {"heavy_ball_step": HEAVY_BALL},
+    "nesterov": {"nesterov_step": NESTEROV},
+}

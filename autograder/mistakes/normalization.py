@@ -151,3 +151,15 @@ DROPOUT_VARIANCE = {
     "give E[y²] = 1/(1 − p) without subtracting the squared mean 1": lambda p: 1 / (1 - p),
     "divide by (1 − p)² (p/(1 − p)²)": lambda p: p / (1 - p) ** 2,
 }
+
+
+# The graded cell of each exercise, the answers it tests and their known mistakes:
+# tests/test_lesson_mistakes.py feeds every mistake to the lesson's own graded cell.
+EXERCISES = {
+    "layer_norm_forward": {"layer_norm_forward": LAYER_NORM_FORWARD},
+    "layer_norm_backward": {"layer_norm_backward": LAYER_NORM_BACKWARD},
+    "group_norm": {"group_norm": GROUP_NORM},
+    "dropout": {"dropout": DROPOUT},
+    "drop_connect": {"drop_connect_linear": DROP_CONNECT},
+    "dropout_variance": {"dropout_output_variance": DROPOUT_VARIANCE},
+}

@@ -170,3 +170,16 @@ LR_RANGE_TEST = {
     "keep going after the loss diverges": _range_test_variant(stop=False),
     "suggest the lr of the lowest loss itself instead of a tenth of it": _range_test_variant(back_off=1.0),
 }
+
+
+# The graded cell of each exercise, the answers it tests and their known mistakes:
+# tests/test_lesson_mistakes.py feeds every mistake to the lesson's own graded cell.
+EXERCISES = {
+    "step_decay": {"step_lr": STEP_LR, "multistep_lr": MULTISTEP_LR},
+    "exponential": {"exponential_lr": EXPONENTIAL_LR},
+    "cosine": {"cosine_annealing_lr": COSINE},
+    "warm_restarts": {"cosine_warm_restarts_lr": WARM_RESTARTS},
+    "warmup": {"with_warmup": WARMUP},
+    "one_cycle": {"one_cycle": ONE_CYCLE},
+    "range_test": {"lr_range_test": LR_RANGE_TEST},
+}

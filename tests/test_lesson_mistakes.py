@@ -1,0 +1,57 @@
+"""Each lesson's own graded cells (self-check and hidden tests) pass on the solution, reject every known
+mistake of autograder/mistakes/ with a message naming it, and fail on an unanswered stub."""
+import re
+
+import pytest
+
+from autograder.mistakes import adaptive, batch_norm, clipping, init_residual, landscape, momentum, normalization, schedules
+from notebook_runner import run_graded_cell
+
+MISTAKES = {
+    "00_landscape": landscape,
+    "01_momentum": momentum,
+    "02_adaptive": adaptive,
+    "03_batch_norm": batch_norm,
+    "04_lr_schedules": schedules,
+    "05_gradient_clipping": clipping,
+    "06_normalization_regularization": normalization,
+    "07_init_residual": init_residual,
+}
+EXERCISES = [(lesson, exercise, answers) for lesson, module in MISTAKES.items()
+             for exercise, answers in module.EXERCISES.items()]
+KNOWN_MISTAKES = [pytest.param(lesson, exercise, name, description, wrong, id=f"{lesson[:2]}-{exercise}: {description[:40]}")
+                  for lesson, exercise, answers in EXERCISES for name, catalogue in answers.items()
+                  for description, wrong in catalogue.items()]
+
+
+def exercise_id(value):
+    return value if isinstance(value, str) else None
+
+
+@pytest.mark.parametrize("lesson, exercise, answers", EXERCISES, ids=exercise_id)
+def test_the_solution_passes_its_graded_cell(lesson, exercise, answers):
+    run_graded_cell(lesson, exercise)
+
+
+@pytest.mark.parametrize("lesson, exercise, name, description, wrong", KNOWN_MISTAKES)
+def test_each_known_mistake_fails_and_is_named(lesson, exercise, name, description, wrong):
+    with pytest.raises(AssertionError, match=f"That is what you get if you {re.escape(description)}"):
+        run_graded_cell(lesson, exercise, {name: wrong})
+
+
+class Unanswered:
+    """Stands in for an unanswered class exercise: nbgrader's stub raises as soon as it is used."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError()
+
+
+def unanswered(*args, **kwargs):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize("lesson, exercise, answers", EXERCISES, ids=exercise_id)
+def test_an_unanswered_exercise_fails_its_graded_cell(lesson, exercise, answers):
+    stubs = {name: Unanswered if name[0].isupper() else unanswered for name in answers}
+    with pytest.raises(NotImplementedError):
+        run_graded_cell(lesson, exercise, stubs)
