@@ -51,9 +51,10 @@ def check_rule(student, reference, *, param, grads, hyper=(), state=STATELESS, n
         for name, got, want in zip(names, actual_outputs, expected_outputs):
             if is_close(got, want, rtol, atol):
                 continue
-            message = f"{what}: after step {step}, your {name} is {describe(got)}, expected {describe(want)}."
-            diagnosis = diagnose(actual[:step], mistakes or {}, param, grads[:step], hyper, state, rtol, atol)
-            raise AssertionError(message + (f" That is what you get if you {diagnosis}." if diagnosis else ""))
+            raise AssertionError(
+                f"{what}: after step {step}, your {name} is {describe(got)}, expected {describe(want)}."
+                + mistake_hint(mistakes, lambda wrong: _matches(
+                    actual[:step], trajectory(wrong, param, grads[:step], hyper, state), rtol, atol)))
 
 
 def trajectory(rule, param, grads, hyper=(), state=STATELESS, what="the update rule"):
@@ -82,16 +83,19 @@ def trajectory(rule, param, grads, hyper=(), state=STATELESS, what="the update r
     return outputs
 
 
-def diagnose(actual, mistakes, param, grads, hyper, state, rtol, atol):
-    """The description of the first known mistake whose outputs reproduce `actual`, else None."""
-    for description, wrong_rule in mistakes.items():
+def mistake_hint(mistakes, reproduces):
+    """" That is what you get if you <mistake>." for the first known mistake that reproduces the answer, else "".
+
+    `mistakes` maps a description to a wrong variant; `reproduces(wrong)` says whether the variant gives
+    what the student's answer gave. A variant that cannot even run on these inputs does not match.
+    """
+    for description, wrong in (mistakes or {}).items():
         try:
-            wrong = trajectory(wrong_rule, param, grads, hyper, state)
-        except Exception:  # a wrong variant that cannot run on these inputs simply does not match
+            if reproduces(wrong):
+                return f" That is what you get if you {description}."
+        except Exception:  # noqa: BLE001 (any failure of a wrong variant means "not this mistake")
             continue
-        if all(is_close(a, w, rtol, atol) for got, want in zip(actual, wrong) for a, w in zip(got, want)):
-            return description
-    return None
+    return ""
 
 
 def check_rule_against_torch(student, optimizer_class, torch_hyper, *, param, grads, hyper=(), state=STATELESS,
@@ -137,11 +141,8 @@ def check_optimizer(student_class, reference_class, hyper, *, steps=20, seed=0, 
                     is_close(a, b, rtol, atol) for a, b in zip(actual[round_trip_at - 1], expected[round_trip_at - 1])):
                 message += (f" It matched before the state_dict round trip at step {round_trip_at}: keep all "
                             "per-parameter state in self.state[p] so it is saved and restored.")
-            for description, changes in (mistakes or {}).items():
-                changed = {**hyper, **changes}
-                if changed != hyper and _matches(actual[:step], _optimizer_trajectory(reference_class, changed, step, seed), rtol, atol):
-                    message += f" That is what you get if you {description}."
-                    break
+            message += mistake_hint(mistakes, lambda changes: {**hyper, **changes} != hyper and _matches(
+                actual[:step], _optimizer_trajectory(reference_class, {**hyper, **changes}, step, seed), rtol, atol))
             raise AssertionError(message)
 
 
@@ -196,14 +197,9 @@ def check_rule_with_state(student, reference, *, param, grads, hyper=(), state, 
         name, got_value, want_value = mismatch
         message = f"{what}: after step {step}, your {name} is {describe(got_value)}, expected {describe(want_value)}"
         message += f" as {reference.__name__} gives." if hasattr(reference, "torch_optimizer") else "."
-        for description, wrong_rule in (mistakes or {}).items():
-            try:
-                wrong = _state_trajectory(wrong_rule, param, grads[:step], hyper, state, description)
-            except Exception:  # a wrong variant that cannot run on these inputs simply does not match
-                continue
-            if all(_first_mismatch(a, w, rtol, atol) is None for a, w in zip(actual[:step], wrong)):
-                message += f" That is what you get if you {description}."
-                break
+        message += mistake_hint(mistakes, lambda wrong: all(
+            _first_mismatch(a, w, rtol, atol) is None
+            for a, w in zip(actual[:step], _state_trajectory(wrong, param, grads[:step], hyper, state, what))))
         raise AssertionError(message)
 
 
@@ -307,15 +303,8 @@ def check_schedule(student, expected, *, kwargs=None, names=("learning rate",), 
             if is_close(got_value, want_value, rtol, atol):
                 continue
             message = f"{what}: at step {step} your {name} is {describe(got_value)}, expected {describe(want_value)}."
-            for description, wrong in (mistakes or {}).items():
-                try:
-                    wrong_values = [_schedule_outputs(wrong(s, **kwargs), len(names), description, s) for s in steps]
-                except Exception:  # a wrong variant that cannot run on these settings simply does not match
-                    continue
-                if all(is_close(a, w, rtol, atol) for got_s, wrong_s in zip(actual, wrong_values)
-                       for a, w in zip(got_s, wrong_s)):
-                    message += f" That is what you get if you {description}."
-                    break
+            message += mistake_hint(mistakes, lambda wrong: _matches(
+                actual, [_schedule_outputs(wrong(s, **kwargs), len(names), what, s) for s in steps], rtol, atol))
             raise AssertionError(message)
 
 
@@ -343,16 +332,8 @@ def check_function(student, reference, *, args=(), kwargs=None, mistakes=None, r
     difference = _first_difference(actual, expected, rtol, atol)
     if difference is None:
         return
-    message = f"{what}: {difference}"
-    for description, wrong in (mistakes or {}).items():
-        try:
-            matches = _first_difference(actual, wrong(*args, **kwargs), rtol, atol) is None
-        except Exception:  # a wrong variant that cannot run on these inputs simply does not match
-            continue
-        if matches:
-            message += f" That is what you get if you {description}."
-            break
-    raise AssertionError(message)
+    raise AssertionError(f"{what}: {difference}" + mistake_hint(
+        mistakes, lambda wrong: _first_difference(actual, wrong(*args, **kwargs), rtol, atol) is None))
 
 
 def _first_difference(actual, expected, rtol, atol, name="the result"):
@@ -416,14 +397,9 @@ def check_module(student_class, expected_class, inputs, *, training, args=(), kw
         when = "before any step" if step == 0 else f"at step {step} ({mode} mode)"
         message = (f"{what}: {when}, your {name} is {_describe_optional(got[name])}, "
                    f"expected {_describe_optional(want[name])}.")
-        for description, wrong_class in (mistakes or {}).items():
-            try:
-                wrong = trajectory_of(wrong_class, step, description)
-            except Exception:  # a wrong variant that cannot run on these inputs simply does not match
-                continue
-            if all(_first_module_difference(a, w, rtol, atol) is None for a, w in zip(actual[:step + 1], wrong)):
-                message += f" That is what you get if you {description}."
-                break
+        message += mistake_hint(mistakes, lambda wrong_class: all(
+            _first_module_difference(a, w, rtol, atol) is None
+            for a, w in zip(actual[:step + 1], trajectory_of(wrong_class, step, what))))
         raise AssertionError(message)
 
 
@@ -527,15 +503,12 @@ def check_statistics(student, *, make_args, statistics, mistakes=None, what=None
         if abs(actual[name] - expected) <= tolerance:
             continue
         message = f"{what}: {name} is {actual[name]:.5g}, expected {expected:.5g} ± {tolerance:.2g}."
-        for description, wrong in (mistakes or {}).items():
-            try:
-                wrong_values = measure(wrong)
-            except Exception:  # a wrong variant that cannot run on these inputs simply does not match
-                continue
-            if all(abs(wrong_values[key] - actual[key]) <= statistics[key][2] for key in statistics):
-                message += f" That is what you get if you {description}."
-                break
-        raise AssertionError(message)
+
+        def reproduces(wrong):
+            values = measure(wrong)
+            return all(abs(values[key] - actual[key]) <= statistics[key][2] for key in statistics)
+
+        raise AssertionError(message + mistake_hint(mistakes, reproduces))
 
 
 def check_function_on_fresh_inputs(student, reference, *, make_args, mistakes=None, rtol=1e-6, atol=1e-10,
@@ -555,16 +528,8 @@ def check_function_on_fresh_inputs(student, reference, *, make_args, mistakes=No
     difference = _first_difference(actual, call(reference), rtol, atol)
     if difference is None:
         return
-    message = f"{what}: {difference}"
-    for description, wrong in (mistakes or {}).items():
-        try:
-            matches = _first_difference(actual, call(wrong), rtol, atol) is None
-        except Exception:  # a wrong variant that cannot run on these inputs simply does not match
-            continue
-        if matches:
-            message += f" That is what you get if you {description}."
-            break
-    raise AssertionError(message)
+    raise AssertionError(f"{what}: {difference}" + mistake_hint(
+        mistakes, lambda wrong: _first_difference(actual, call(wrong), rtol, atol) is None))
 
 
 def first_output(function):
@@ -603,16 +568,8 @@ def check_in_place(student, reference, make_args, *, observe, mistakes=None, rto
     difference = _first_difference_or_none(actual, expected, rtol, atol)
     if difference is None:
         return
-    message = f"{what}: {difference}"
-    for description, wrong in (mistakes or {}).items():
-        try:
-            matches = _first_difference_or_none(actual, outcome(wrong), rtol, atol) is None
-        except Exception:  # a wrong variant that cannot run on these inputs simply does not match
-            continue
-        if matches:
-            message += f" That is what you get if you {description}."
-            break
-    raise AssertionError(message)
+    raise AssertionError(f"{what}: {difference}" + mistake_hint(
+        mistakes, lambda wrong: _first_difference_or_none(actual, outcome(wrong), rtol, atol) is None))
 
 
 def _first_difference_or_none(actual, expected, rtol, atol):

@@ -23,6 +23,20 @@ def render_png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def connect_view(view, inputs) -> None:
+    """Give `view` an image, a readout and a widget (the inputs in a row above them), and redraw on any change.
+
+    `view.update()` draws the inputs' current values into `view.image` and `view.readout`; it runs once now.
+    """
+    inputs = list(inputs)
+    view.image = ipywidgets.Image(format="png")
+    view.readout = ipywidgets.HTML()
+    for widget in inputs:
+        widget.observe(lambda _change: view.update(), names="value")
+    view.widget = ipywidgets.VBox([ipywidgets.HBox(inputs), view.image, view.readout])
+    view.update()
+
+
 class PathExplorer:
     """Trajectories of several optimizers on a 2-D landscape, redrawn whenever a control moves.
 
@@ -59,13 +73,8 @@ class PathExplorer:
         self.loss_axes.grid(True, which="major", alpha=0.3)
         self._contours, self._drawn_landscape = None, None
         self._path_lines, self._loss_lines, self._step_size_lines = {}, {}, {}
-        self.image = ipywidgets.Image(format="png")
-        self.readout = ipywidgets.HTML()
-        for control in controls.values():
-            control.observe(lambda _change: self.update(), names="value")
-        self.widget = ipywidgets.VBox([ipywidgets.HBox(list(controls.values())), self.image, self.readout])
         self.paths = {}
-        self.update()
+        connect_view(self, controls.values())
 
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}

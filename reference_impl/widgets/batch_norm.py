@@ -8,7 +8,7 @@ from matplotlib.ticker import MaxNLocator
 from .. import norms
 from ..data import load_mnist1d
 from ..fallback import implemented_or_reference
-from .base import PALETTE, render_png
+from .base import PALETTE, connect_view, render_png
 
 
 def hidden_pre_activations(data, count=1024, hidden=64, seed=0):
@@ -112,13 +112,7 @@ class BatchNormExplorer:
         for axis in (self.before_axes.xaxis, self.before_axes.yaxis, self.after_axes.xaxis, self.after_axes.yaxis,
                      self.gap_axes.yaxis):
             axis.set_major_locator(MaxNLocator(4))
-        self.image = ipywidgets.Image(format="png")
-        self.readout = ipywidgets.HTML()
-        for control in [*self.controls.values(), *self.options.values()]:
-            control.observe(lambda _change: self.update(), names="value")
-        self.widget = ipywidgets.VBox([ipywidgets.HBox([*self.controls.values(), *self.options.values()]),
-                                       self.image, self.readout])
-        self.update()
+        connect_view(self, [*self.controls.values(), *self.options.values()])
 
     def update(self) -> None:
         batch_size, mode = self.controls["batch_size"].value, self.options["mode"].value

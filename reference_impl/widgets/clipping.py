@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from .. import clipping
 from ..fallback import implemented_or_reference
 from ..models import adding_problem
-from .base import DIVERGENCE_FACTOR, PALETTE, render_png, learning_rate_slider
+from .base import DIVERGENCE_FACTOR, PALETTE, connect_view, learning_rate_slider, render_png
 
 
 def vector_angle_degrees(a, b):
@@ -73,12 +73,7 @@ class ClippingVectorExplorer:
         self.axes.set(xlabel="g₁", ylabel="g₂", aspect="equal")
         self.axes.grid(True, alpha=0.3)
         self.axes.legend(loc="lower left", fontsize=8)
-        self.image = ipywidgets.Image(format="png")
-        self.readout = ipywidgets.HTML()
-        for control in self.controls.values():
-            control.observe(lambda _change: self.update(), names="value")
-        self.widget = ipywidgets.VBox([ipywidgets.HBox(list(self.controls.values())), self.image, self.readout])
-        self.update()
+        connect_view(self, self.controls.values())
 
     def update(self) -> None:
         angle, length = np.radians(self.controls["angle"].value), self.controls["length"].value
@@ -189,12 +184,7 @@ class ClippedTrainingExplorer:
             axes.grid(True, which="major", alpha=0.3)
             axes.set_xlim(0, steps)
             axes.legend(loc="upper right", fontsize=8)
-        self.image = ipywidgets.Image(format="png")
-        self.readout = ipywidgets.HTML()
-        for control in self.controls.values():
-            control.observe(lambda _change: self.update(), names="value")
-        self.widget = ipywidgets.VBox([ipywidgets.HBox(list(self.controls.values())), self.image, self.readout])
-        self.update()
+        connect_view(self, self.controls.values())
 
     def update(self) -> None:
         lr, max_norm, clip_value = (self.controls[name].value for name in ("lr", "max_norm", "clip_value"))

@@ -6,7 +6,7 @@ from matplotlib.figure import Figure
 
 from .. import init
 from ..fallback import implemented_or_reference
-from .base import PALETTE, render_png
+from .base import PALETTE, connect_view, render_png
 
 
 def signal_std_by_layer(depth, std, activation, residual, width=64, batch=64, seed=0):
@@ -77,13 +77,7 @@ class InitExplorer:
         self.forward_axes.set(ylabel="activation std (log scale)", title="Forward: activations by layer")
         self.backward_axes.set(ylabel="gradient std (log scale)", title="Backward: gradient reaching each layer")
         self._cache = {}
-        self.image = ipywidgets.Image(format="png")
-        self.readout = ipywidgets.HTML()
-        for control in [*self.controls.values(), *self.options.values()]:
-            control.observe(lambda _change: self.update(), names="value")
-        self.widget = ipywidgets.VBox([ipywidgets.HBox([*self.controls.values(), *self.options.values()]),
-                                       self.image, self.readout])
-        self.update()
+        connect_view(self, [*self.controls.values(), *self.options.values()])
 
     def update(self) -> None:
         depth = max(2, int(self.controls["depth"].value) // 2 * 2)

@@ -9,7 +9,7 @@ from torch import nn
 from .. import diagnostics
 from ..fallback import implemented_or_reference
 from ..models import MLP
-from .base import PALETTE, render_png
+from .base import PALETTE, connect_view, render_png
 
 
 def deep_mlp(depth, activation, init_scale, width=64, inputs=64, classes=10, seed=0):
@@ -65,13 +65,7 @@ class GradientFlowExplorer:
         self.axes.minorticks_off()  # minor log ticks cost a fifth of the redraw and add little
         self.axes.grid(True, which="major", alpha=0.3)
         self.axes.legend(loc="upper right", fontsize=8)
-        self.image = ipywidgets.Image(format="png")
-        self.readout = ipywidgets.HTML()
-        for control in [*self.controls.values(), *self.options.values()]:
-            control.observe(lambda _change: self.update(), names="value")
-        self.widget = ipywidgets.VBox([ipywidgets.HBox([*self.controls.values(), *self.options.values()]),
-                                       self.image, self.readout])
-        self.update()
+        connect_view(self, [*self.controls.values(), *self.options.values()])
 
     def update(self) -> None:
 

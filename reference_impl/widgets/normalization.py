@@ -12,7 +12,7 @@ from .. import regularization
 from ..data import load_mnist1d
 from ..fallback import implemented_or_reference
 from ..regularization import MaskDropout
-from .base import PALETTE, render_png
+from .base import PALETTE, connect_view, render_png
 
 
 def conv_feature_maps(data, count=512, channels=8, kernel=5, seed=0):
@@ -82,13 +82,7 @@ class NormExplorer:
         self.dependence_axes.legend(loc="upper right", fontsize=8)
         self.dependence_axes.grid(True, alpha=0.3)
         self._spread = dict(zip(self.DEPENDENCE_BATCH_SIZES, spread))
-        self.image = ipywidgets.Image(format="png")
-        self.readout = ipywidgets.HTML()
-        for control in [*self.controls.values(), *self.options.values()]:
-            control.observe(lambda _change: self.update(), names="value")
-        self.widget = ipywidgets.VBox([ipywidgets.HBox([*self.controls.values(), *self.options.values()]),
-                                       self.image, self.readout])
-        self.update()
+        connect_view(self, [*self.controls.values(), *self.options.values()])
 
     def outputs(self):
         """{norm name: example 0's normalized feature map} for the current batch size and groups."""
@@ -200,11 +194,7 @@ class DropoutExplorer:
         self.rate_axes.set(xlabel="dropout rate p", ylabel="loss after training", title="Final losses by rate")
         self.rate_axes.legend(loc="upper left", fontsize=8)
         self.rate_axes.grid(True, alpha=0.3)
-        self.image = ipywidgets.Image(format="png")
-        self.readout = ipywidgets.HTML()
-        self.controls["p"].observe(lambda _change: self.update(), names="value")
-        self.widget = ipywidgets.VBox([ipywidgets.HBox(list(self.controls.values())), self.image, self.readout])
-        self.update()
+        connect_view(self, self.controls.values())
 
     def update(self) -> None:
         rate = min(self.rates, key=lambda r: abs(r - self.controls["p"].value))  # the grid point trained
