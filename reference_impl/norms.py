@@ -62,10 +62,17 @@ def batch_norm_backward(dout, cache):
     axes = reduction_axes(dout.ndim)
     dgamma = (dout * x_hat).sum(axis=axes)
     dbeta = dout.sum(axis=axes)
-    dx_hat = dout * gamma
-    dx = inv_std * (dx_hat - dx_hat.mean(axis=axes, keepdims=True)
-                    - x_hat * (dx_hat * x_hat).mean(axis=axes, keepdims=True))
+    dx = standardize_backward(dout * gamma, x_hat, inv_std, axes)
     return dx, dgamma, dbeta
+
+
+def standardize_backward(dx_hat, x_hat, inv_std, axes):
+    """Gradient through x̂ = (x − mean)/σ, mean and biased σ taken over `axes`: batch, layer and group norm share it.
+
+    dx = (1/σ)·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), the means over `axes`.
+    """
+    return inv_std * (dx_hat - dx_hat.mean(axis=axes, keepdims=True)
+                      - x_hat * (dx_hat * x_hat).mean(axis=axes, keepdims=True))
 
 
 def batch_norm_backward_staged(dout, cache):
@@ -208,12 +215,6 @@ def _normalize_last_axis(values, eps):
     return (values - mean) * inv_std, inv_std
 
 
-def _normalize_last_axis_backward(dx_hat, x_hat, inv_std):
-    """Gradient through x̂ = (x − mean) / σ over the last axis: (1/σ)(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂))."""
-    return inv_std * (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
-                      - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True))
-
-
 def layer_norm_forward(x, gamma, beta, eps=1e-5):
     """Layer norm as torch.nn.LayerNorm(gamma.shape) computes it: per example, over the trailing axes.
 
@@ -243,8 +244,8 @@ def layer_norm_backward(dout, cache):
     x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
     leading = dout.shape[:dout.ndim - gamma.ndim]
     example_axes = tuple(range(len(leading)))
-    dx = _normalize_last_axis_backward((dout * gamma).reshape(*leading, -1), x_hat.reshape(*leading, -1),
-                                       inv_std.reshape(*leading, 1))
+    dx = standardize_backward((dout * gamma).reshape(*leading, -1), x_hat.reshape(*leading, -1),
+                              inv_std.reshape(*leading, 1), axes=-1)
     return dx.reshape(dout.shape), (dout * x_hat).sum(axis=example_axes), dout.sum(axis=example_axes)
 
 
@@ -277,7 +278,7 @@ def group_norm_backward(dout, cache):
     x_hat, inv_std, gamma, groups = cache["x_hat"], cache["inv_std"], cache["gamma"], cache["num_groups"]
     channel_axes = reduction_axes(dout.ndim)  # all but the channel axis
     dx_hat = dout * gamma.reshape(_channel_shape(dout.ndim))
-    dx = _normalize_last_axis_backward(_grouped(dx_hat, groups), _grouped(x_hat, groups), inv_std)
+    dx = standardize_backward(_grouped(dx_hat, groups), _grouped(x_hat, groups), inv_std, axes=-1)
     return dx.reshape(dout.shape), (dout * x_hat).sum(axis=channel_axes), dout.sum(axis=channel_axes)
 
 
