@@ -2,5 +2,7 @@
 from .mlp import MLP
 from .rnn import RNNRegressor, adding_problem
 from .residual import DeepMLP, PlainBlock, ResidualBlock
+from .resnet import CifarResNet, ShortcutA, build_model, count_parameters, forward_multiply_adds
 
-__all__ = ["MLP", "DeepMLP", "PlainBlock", "ResidualBlock", "RNNRegressor", "adding_problem"]
+__all__ = ["MLP", "DeepMLP", "PlainBlock", "ResidualBlock", "RNNRegressor", "adding_problem",
+           "CifarResNet", "ShortcutA", "build_model", "count_parameters", "forward_multiply_adds"]

@@ -1,4 +1,4 @@
-"""Training loops shared by the lessons' experiments."""
+"""Training loop for the lessons' small experiments (MLPs on MNIST-1D), and loss-curve smoothing."""
 import math
 
 import numpy as np

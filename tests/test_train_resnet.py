@@ -1,0 +1,177 @@
+"""The capstones' CIFAR training loop on the CPU: augmentation, recipes, exact resume, divergence, CLI, DDP (gloo)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from reference_impl.train import RECIPES, CifarTrainer, TrainConfig, TrainingDiverged, paper_schedule, random_crop_flip
+from test_cifar10 import write_cifar10_like
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_data(train=256, test=64, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"x": rng.integers(0, 256, (train, 3, 32, 32), dtype=np.uint8), "y": rng.integers(0, 10, train),
+            "x_test": rng.integers(0, 256, (test, 3, 32, 32), dtype=np.uint8), "y_test": rng.integers(0, 10, test)}
+
+
+def tiny_config(**overrides):
+    settings = {"model": "resnet8", "recipe": "paper", "epochs": 3, "batch_size": 64, "device": "cpu",
+                "progress": False, "seed": 3}
+    return TrainConfig(**{**settings, **overrides})
+
+
+# --- augmentation --------------------------------------------------------------------------------------------
+def test_crop_flip_keeps_shapes_and_pads_with_zeros():
+    generator = torch.Generator().manual_seed(0)
+    images = torch.full((500, 3, 32, 32), 7, dtype=torch.uint8)
+    out = random_crop_flip(images, generator)
+    assert out.shape == images.shape and out.dtype == torch.uint8
+    # A window shifted by k pixels shows k rows or columns of padding: zeros, the rest the image.
+    assert set(out.unique().tolist()) == {0, 7}
+    assert (out == 0).any() and (out == 7).all(dim=(1, 2, 3)).any()
+
+
+def test_crop_offsets_and_flips_have_the_expected_frequencies():
+    generator = torch.Generator().manual_seed(1)
+    # A ramp along the width: after crop + flip the first column tells the offset and the direction.
+    ramp = torch.arange(1, 33, dtype=torch.int64).view(1, 1, 1, 32).expand(4000, 1, 32, 32).clone()
+    out = random_crop_flip(ramp, generator)
+    middle = out[:, 0, 16]  # a row that no vertical shift can move into the padding
+    flipped = middle[:, 16] > middle[:, 17]
+    assert abs(flipped.float().mean().item() - 0.5) < 0.03
+    # Read right to left, a flipped row is an unflipped one. A window at horizontal offset dx (0..8) shows
+    # ramp value j + dx - 3 in column j, and 0 where that falls in the padding.
+    unflipped = torch.where(flipped[:, None], middle.flip(-1), middle)
+    offsets = unflipped[:, 16] - 13
+    values = torch.arange(32) + offsets[:, None] - 3
+    torch.testing.assert_close(unflipped, torch.where((values >= 1) & (values <= 32), values, 0), rtol=0, atol=0)
+    counts = torch.bincount(offsets, minlength=9)
+    assert counts.numel() == 9, counts
+    expected = len(offsets) / 9
+    assert ((counts - expected).abs() < 0.15 * expected).all(), counts
+
+
+def test_crop_flip_is_reproducible_under_a_seed():
+    images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    first = random_crop_flip(images, torch.Generator().manual_seed(5))
+    assert torch.equal(first, random_crop_flip(images, torch.Generator().manual_seed(5)))
+
+
+# --- recipes -------------------------------------------------------------------------------------------------
+def test_paper_schedule_divides_by_ten_at_32k_and_48k():
+    lr_at = paper_schedule(64000)
+    assert [lr_at(s) for s in (0, 31999, 32000, 47999, 48000, 63999)] == pytest.approx(
+        [0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
+
+
+def test_resnet110_warmup_returns_to_0_1_and_keeps_the_milestones():
+    lr_at, momentum_at = RECIPES["paper"].schedule(64000, depth=110)
+    assert momentum_at is None
+    assert [lr_at(s) for s in (0, 399, 400, 31999, 32000, 48000)] == pytest.approx(
+        [0.01, 0.01, 0.1, 0.1, 0.01, 0.001])
+    # And through torch's optimizer, as the training loop drives it.
+    model = torch.nn.Linear(2, 2)
+    optimizer, scheduler = RECIPES["paper"].make_optimizer(model.parameters(), 64000, depth=110)
+    lrs = []
+    for _ in range(401):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[0] == pytest.approx(0.01) and lrs[399] == pytest.approx(0.01) and lrs[400] == pytest.approx(0.1)
+    assert RECIPES["paper"].schedule(64000, depth=56)[0](0) == pytest.approx(0.1)  # only ResNet-110 warms up
+
+
+def test_fast_recipe_is_one_cycle_with_momentum_cycling():
+    lr_at, momentum_at = RECIPES["fast"].schedule(1000, depth=20)
+    assert lr_at(249) == pytest.approx(0.4) and lr_at(0) == pytest.approx(0.4 / 25)
+    assert momentum_at(249) == pytest.approx(0.85) and momentum_at(999) == pytest.approx(0.95)
+    assert lr_at(1000) == lr_at(999)  # asked once past the end: stays at the final value
+
+
+# --- the loop ------------------------------------------------------------------------------------------------
+def test_resume_from_a_checkpoint_is_bit_identical(tmp_path):
+    data = tiny_data()
+    uninterrupted = CifarTrainer(tiny_config(), data)
+    uninterrupted.run()
+
+    first_part = CifarTrainer(tiny_config(), data)
+    first_part.train_epoch()
+    first_part.save_checkpoint(tmp_path / "checkpoint.pt")
+    resumed = CifarTrainer(tiny_config(seed=99), data)  # the checkpoint, not the seed, decides what follows
+    resumed.load_checkpoint(tmp_path / "checkpoint.pt")
+    resumed.run()
+
+    assert resumed.step == uninterrupted.step == 12
+    for (name, expected), actual in zip(uninterrupted.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(expected, actual), name
+    assert [row["train_loss"] for row in resumed.history] == [row["train_loss"] for row in uninterrupted.history]
+
+
+def test_run_writes_results_and_resumes_from_out_dir(tmp_path):
+    from reference_impl.train import train_cifar
+
+    config = tiny_config(epochs=2, out_dir=str(tmp_path), validation_size=0)
+    trainer = train_cifar(config, tiny_data())
+    summary = json.loads((tmp_path / "results.json").read_text())
+    assert [row["epoch"] for row in summary["history"]] == [1, 2]
+    assert {"train_loss", "test_accuracy", "lr", "images_per_second"} <= set(summary["history"][0])
+    assert (tmp_path / "results.csv").read_text().count("\n") == 3
+    # Asked for more epochs with resume, it continues from the checkpoint instead of starting again.
+    longer = train_cifar(tiny_config(epochs=3, out_dir=str(tmp_path), resume=True), tiny_data())
+    assert longer.step == 12 and [row["epoch"] for row in longer.history] == [1, 2, 3]
+    assert longer.history[:2] == trainer.history
+
+
+def test_nan_loss_stops_with_a_clear_message():
+    trainer = CifarTrainer(tiny_config(nan_check_every=2), tiny_data())
+    with torch.no_grad():
+        trainer.model.fc.bias.fill_(float("nan"))
+    with pytest.raises(TrainingDiverged, match="NaN or infinite at step 1 .*lower the learning rate"):
+        trainer.run()
+    assert trainer.step == 2  # noticed at the first check, without reading the loss back every step
+
+
+def test_cli_trains_on_a_local_archive(tmp_path):
+    write_cifar10_like(tmp_path, images_per_batch=20)  # the folder format: no checksum to pass
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "reference_impl.train", "--model", "resnet8", "--recipe", "fast", "--steps", "3",
+         "--batch-size", "32", "--data-dir", str(tmp_path), "--out-dir", str(out), "--no-progress",
+         "--validation-size", "20"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    history = json.loads((out / "results.json").read_text())["history"]
+    assert history[-1]["step"] == 3 and "val_accuracy" in history[-1] and "test_accuracy" in history[-1]
+
+
+# --- several processes ---------------------------------------------------------------------------------------
+def ddp_worker(rank, world_size, init_file, out_dir):
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
+    try:
+        trainer = CifarTrainer(tiny_config(epochs=1), tiny_data(train=128))
+        trainer.run()
+        torch.save(trainer.model.state_dict(), Path(out_dir) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_ddp_with_gloo_keeps_replicas_identical(tmp_path):
+    mp.spawn(ddp_worker, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
+    states = [torch.load(tmp_path / f"rank{rank}.pt", weights_only=True) for rank in (0, 1)]
+    initial = CifarTrainer(tiny_config(), tiny_data(train=128)).model.state_dict()
+    changed = False
+    for name, value in states[0].items():
+        assert torch.equal(value, states[1][name]) or "running" in name or "num_batches" in name, name
+        changed |= not torch.equal(value, initial[name])
+    assert changed
