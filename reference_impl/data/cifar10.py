@@ -1,6 +1,6 @@
 """CIFAR-10 read from local files: the official `cifar-10-python.tar.gz` (MD5-checked) or its extracted folder.
 
-Nothing is downloaded unless asked: ``python -m reference_impl.data.cifar10 --download`` fetches the
+Nothing is downloaded unless asked: ``python -m reference_impl.data --download`` fetches the
 archive once (about 163 MiB) into the data folder, $OPTDEEP_DATA or else the course cache folder.
 Images come back as uint8 arrays (N, 3, 32, 32) in the official order (R, G, B planes of 32x32 rows), so
 the whole training set takes 150 MiB and can live on a GPU; conversion to float happens there.
@@ -10,6 +10,7 @@ import hashlib
 import io
 import os
 import pickle
+import sys
 import tarfile
 import urllib.request
 from pathlib import Path
@@ -87,7 +88,7 @@ def load_cifar10(directory=None, expected_md5=CIFAR10_MD5) -> dict:
     raise FileNotFoundError(
         f"CIFAR-10 not found in {directory}. Put {ARCHIVE_NAME} (from {CIFAR10_URL}) or its extracted "
         f"{FOLDER_NAME}/ folder there, set OPTDEEP_DATA to the folder that holds them, or download it once with\n"
-        f"    python -m reference_impl.data.cifar10 --download --data-dir {directory}")
+        f"    python -m reference_impl.data --download --data-dir {directory}")
 
 
 def download_cifar10(directory=None) -> Path:
@@ -116,15 +117,17 @@ def split_validation(data, size=5000, seed=0) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Check for, or explicitly download, CIFAR-10.")
+    parser = argparse.ArgumentParser(prog="python -m reference_impl.data",
+                                     description="Check for, or explicitly download, CIFAR-10.")
     parser.add_argument("--data-dir", type=Path, default=None, help=f"folder (default {data_dir()})")
     parser.add_argument("--download", action="store_true", help="download the official archive (needs internet)")
     args = parser.parse_args(argv)
     if args.download:
         print(f"saved {download_cifar10(args.data_dir)}")
-    data = load_cifar10(args.data_dir)
+    try:
+        data = load_cifar10(args.data_dir)
+    except (FileNotFoundError, ValueError) as problem:  # missing data or a failed checksum: say so, no traceback
+        print(problem, file=sys.stderr)
+        return 1
     print(f"CIFAR-10 ready: {len(data['x'])} training and {len(data['x_test'])} test images")
-
-
-if __name__ == "__main__":
-    main()
+    return 0
