@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from torch import nn
 
 from reference_impl.landscapes import rotated_quadratic
-from reference_impl.models import MLP
 from reference_impl.optim import SGD, ema_momentum_step, gd_step, heavy_ball_step, nesterov_step, sgd_update
 
 STEPS = 24
@@ -292,16 +291,6 @@ def test_heavy_ball_with_lr_eta_is_ema_momentum_with_lr_eta_over_one_minus_beta(
     assert np.linalg.norm(unscaled_point - ema_point) > 0.1
 
 
-def test_sgd_trains_a_small_mlp_on_mnist1d_shaped_data(mnist1d_like):
-    torch.manual_seed(0)
-    model = MLP((40, 32, 10))
-    optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-    x, y = torch.from_numpy(mnist1d_like["x"]), torch.from_numpy(mnist1d_like["y"])
-    losses = []
-    for _ in range(100):
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+def test_sgd_trains_a_small_mlp_on_mnist1d_shaped_data(full_batch_losses):
+    losses = full_batch_losses(lambda parameters: SGD(parameters, lr=0.1, momentum=0.9, weight_decay=1e-4))
     assert losses[-1] < 0.5 * losses[0], losses[::10]
