@@ -5,6 +5,7 @@ import re
 import pytest
 
 from autograder.mistakes import adaptive, batch_norm, clipping, init_residual, landscape, momentum, normalization, schedules
+from autograder.mistakes import capstone_depth, capstone_recipe
 from notebook_runner import run_graded_cell
 
 MISTAKES = {
@@ -16,6 +17,8 @@ MISTAKES = {
     "05_gradient_clipping": clipping,
     "06_normalization_regularization": normalization,
     "07_init_residual": init_residual,
+    "08_capstone_resnet_depth": capstone_depth,
+    "09_capstone_training_recipe": capstone_recipe,
 }
 EXERCISES = [(lesson, exercise, answers) for lesson, module in MISTAKES.items()
              for exercise, answers in module.EXERCISES.items()]

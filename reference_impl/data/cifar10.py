@@ -131,3 +131,25 @@ def main(argv=None):
         return 1
     print(f"CIFAR-10 ready: {len(data['x'])} training and {len(data['x_test'])} test images")
     return 0
+
+
+def synthetic_cifar10(train_size=512, test_size=256, seed=0, noise=48.0) -> dict:
+    """A tiny CIFAR-10 stand-in in `load_cifar10`'s format, for smoke runs without the real data set.
+
+    Each of the 10 classes has a smooth random colour pattern (a 4x4 grid of colours, blown up to 32x32);
+    an image is its class's pattern plus independent Gaussian pixel noise of standard deviation `noise`,
+    rounded to uint8. The label is thus a function of the image that a small convolutional net learns in a
+    few epochs, even through random crops and flips. Returns ``{"x", "y", "x_test", "y_test"}``: uint8
+    images (N, 3, 32, 32) and int64 labels, every class equally likely.
+    """
+    rng = np.random.default_rng(seed)
+    patterns = rng.uniform(-80, 80, size=(len(CLASSES), 3, 4, 4)).repeat(8, axis=2).repeat(8, axis=3)
+
+    def draw(count):
+        labels = rng.integers(0, len(CLASSES), size=count)
+        images = 128 + patterns[labels] + rng.normal(0, noise, size=(count, 3, 32, 32))
+        return np.clip(np.rint(images), 0, 255).astype(np.uint8), labels.astype(np.int64)
+
+    x, y = draw(train_size)
+    x_test, y_test = draw(test_size)
+    return {"x": x, "y": y, "x_test": x_test, "y_test": y_test}
