@@ -34,7 +34,7 @@ def quadratic(condition_number: float = 10.0) -> Landscape:
         raise ValueError(f"condition_number must be >= 1, got {condition_number}")
     scale = np.array([1.0 / kappa, 1.0])
     return Landscape(
-        name=f"quadratic (κ = {kappa:g})",
+        name=f"quadratic (κ = {kappa:.3g})",
         loss=lambda xy: 0.5 * np.sum(scale * np.square(xy), axis=-1),
         grad=lambda xy: scale * np.asarray(xy),
         start=(-4.0, 1.5),
@@ -55,7 +55,7 @@ def rotated_quadratic(condition_number: float = 50.0, angle: float = np.pi / 4) 
     rotation = np.array([[cos, -sin], [sin, cos]])
     hessian = rotation @ np.diag([1.0 / kappa, 1.0]) @ rotation.T
     return Landscape(
-        name=f"ravine (κ = {kappa:g})",
+        name=f"ravine (κ = {kappa:.3g})",
         loss=lambda xy: 0.5 * np.einsum("...i,ij,...j->...", xy, hessian, xy),
         grad=lambda xy: np.asarray(xy) @ hessian,
         start=(-3.0, -2.0),

@@ -21,9 +21,11 @@ def momentum_explorer(gd_step=None, heavy_ball_step=None, nesterov_step=None, st
     nesterov = implemented_or_reference(nesterov_step, sgd.nesterov_step, momentum_probe)
     controls = {
         "lr": learning_rate_slider(0.5),
-        "momentum": ipywidgets.FloatSlider(value=0.8, min=0.0, max=0.99, step=0.01, description="momentum β"),
+        "momentum": ipywidgets.FloatSlider(value=0.8, min=0.0, max=0.99, step=0.01, description="momentum β",
+                                           style={"description_width": "initial"}),
         "kappa": ipywidgets.FloatLogSlider(value=30.0, base=10, min=0, max=3, step=0.05,
-                                           description="condition κ", readout_format=".3g"),
+                                           description="condition κ", readout_format=".3g",
+                                           style={"description_width": "initial"}),
     }
 
     def optimizers_for(v):
