@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_optimizers.py
 	$(PY) benchmarks/bench_norms.py
 	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_grading.py
 	$(PY) benchmarks/bench_lessons.py
 
 clean:

@@ -24,6 +24,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # is marked with an error and grading goes on with the next cell.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
+# A test cell the student deleted is put back (with a note) and run, so it scores 0 rather than
+# waiting for a manual grade; edited test cells are always restored from the source.
+c.OverwriteCells.add_missing_cells = True
 # Keep a runaway print loop from bloating the graded notebook and its feedback page.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60

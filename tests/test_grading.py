@@ -3,7 +3,8 @@ feedback pages come out.
 
 - A toy course built here checks the batch logic on its own: both submission layouts, a lesson not
   handed in, a file that is JSON but no notebook, a kernel that dies, and an endless loop in compiled
-  code that no interrupt stops, so that only the wall-clock limit ends it.
+  code that no interrupt stops, so that only the wall-clock limit ends it. The hostile corpus is in
+  tests/test_grading_hostile.py.
 - Lesson 01 checks the scores of the real thing: full marks, the blank release, plausible mistakes,
   an endless loop inside one exercise, and a file that is not JSON.
 """
@@ -81,7 +82,7 @@ def test_toy_class_every_status(tmp_path):
     rows, columns = grade(submissions, out, "--wall-limit", "20", course_root=course)
 
     assert columns == ["student", "lesson", "status", "score", "max_score",
-                       "toy_a_square", "toy_a_cube", "toy_b_square", "toy_b_cube", "detail"]
+                       "toy_a_square", "toy_a_cube", "toy_b_square", "toy_b_cube", "failures", "flags", "detail"]
     assert sorted(rows) == [(student, lesson) for student in ["ada", "bob", "cy", "dee"]
                             for lesson in ["toy_a", "toy_b"]]
     status_and_score = {key: (row["status"], row["score"], row["max_score"]) for key, row in rows.items()}
@@ -90,14 +91,14 @@ def test_toy_class_every_status(tmp_path):
         ("ada", "toy_b"): ("graded", "3", "3"),
         ("bob", "toy_a"): ("graded", "0", "3"),
         ("bob", "toy_b"): ("missing", "0", "3"),
-        ("cy", "toy_a"): ("error", "0", "3"),
+        ("cy", "toy_a"): ("kernel died", "0", "3"),
         ("cy", "toy_b"): ("invalid notebook", "0", "3"),
         ("dee", "toy_a"): ("timed out", "0", "3"),
         ("dee", "toy_b"): ("missing", "0", "3"),
     }
     assert scores(rows["ada", "toy_b"], ["toy_a_square", "toy_b_square", "toy_b_cube"]) == \
         {"toy_a_square": "", "toy_b_square": "1", "toy_b_cube": "2"}
-    assert "DeadKernelError" in rows["cy", "toy_a"]["detail"]
+    assert "the kernel died (exit code 1)" in rows["cy", "toy_a"]["detail"]
     assert "wall-clock limit of 20 s" in rows["dee", "toy_a"]["detail"]
     assert kernels_left_in(tmp_path) == [], "the endless kernel was not stopped"
 
