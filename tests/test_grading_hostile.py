@@ -20,6 +20,8 @@ from fixtures.courses import fill_in, make_toy_course
 from test_grading import grade, submit
 
 LESSON = "toy_a"
+# Short limits so the hostile cases end quickly; two workers, as an instructor with two cores would run it.
+BATCH_OPTIONS = ("--jobs", "2", "--timeout", "3", "--wall-limit", "60", "--cpu-limit", "8", "--memory-mb", "2048")
 ISOLATED = sandbox.isolation()[0]
 
 
@@ -107,8 +109,7 @@ def test_hostile_batch(tmp_path, loopback_listener):
     (submissions / "missing").mkdir()
     nbformat.write(full, submissions / "missing" / "homework.ipynb")  # named after no lesson
 
-    rows, _ = grade(submissions, out, "--jobs", "2", "--timeout", "3", "--wall-limit", "60", "--cpu-limit", "8",
-                    "--memory-mb", "2048", course_root=course)
+    rows, _ = grade(submissions, out, *BATCH_OPTIONS, course_root=course)
     rows = {student: row for (student, _), row in rows.items()}
 
     expected = {
@@ -169,13 +170,11 @@ def test_hostile_batch(tmp_path, loopback_listener):
 
     # Idempotent: nothing changed, nothing regraded, the same CSV.
     csv_before = (out / "grades.csv").read_text()
-    grade(submissions, out, "--jobs", "2", "--timeout", "3", "--wall-limit", "60", "--cpu-limit", "8",
-          "--memory-mb", "2048", course_root=course)
+    grade(submissions, out, *BATCH_OPTIONS, course_root=course)
     assert (out / "grades.csv").read_text() == csv_before
     # One fixed notebook: only it is regraded, and the gradebook agrees with the CSV.
     submit(submissions, "exits", LESSON, full)
-    rows, _ = grade(submissions, out, "--jobs", "2", "--timeout", "3", "--wall-limit", "60", "--cpu-limit", "8",
-                    "--memory-mb", "2048", course_root=course)
+    rows, _ = grade(submissions, out, *BATCH_OPTIONS, course_root=course)
     assert (rows["exits", LESSON]["status"], rows["exits", LESSON]["score"]) == ("graded", "3")
     changed = [line for line in (out / "grades.csv").read_text().splitlines() if line not in csv_before.splitlines()]
     assert [line.split(",")[0] for line in changed] == ["exits"]
