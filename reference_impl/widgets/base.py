@@ -5,21 +5,65 @@ import ipywidgets
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, LogLocator, MaxNLocator
 
 from .. import landscapes
-
-
-# Okabe-Ito palette: distinguishable with the common forms of colour blindness.
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+from ..course import PALETTE
 
 # A loss this many times the first one counts as diverged (the views stop drawing there).
 DIVERGENCE_FACTOR = 100.0
 
 
+def view_figure(size, columns=1, width_ratios=None, **margins):
+    """A figure of `columns` axes side by side, on its own Agg canvas (no pyplot state is touched).
+
+    72 dpi is the size a notebook shows it at. `margins` go to `subplots_adjust` (left, right, bottom,
+    top, wspace). Returns ``(figure, axes)``, `axes` a single Axes when `columns` is 1.
+    """
+    figure = Figure(figsize=size, dpi=72)
+    figure.subplots_adjust(**margins)
+    FigureCanvasAgg(figure)
+    return figure, figure.subplots(1, columns, width_ratios=width_ratios)
+
+
+def quick_to_draw(*axes_list, ticks=5) -> None:
+    """Make axes cheap to redraw; call once their scales are set (setting a scale resets the tick locators).
+
+    Text is most of a redraw's cost (profiled: tick labels, titles and legends take 90% of it, the data
+    lines almost nothing). So: at most `ticks` major ticks per axis (positions set by hand are kept), no
+    minor ticks (a log axis over ten decades carries 80 of them), and the title at a fixed height instead of
+    one measured against the tick labels on every draw (none of these axes has labels on top).
+    """
+    for axes in axes_list:
+        axes.minorticks_off()
+        for axis in (axes.xaxis, axes.yaxis):
+            if not isinstance(axis.get_major_locator(), FixedLocator):
+                axis.set_major_locator(LogLocator(numticks=ticks) if axis.get_scale() == "log" else MaxNLocator(ticks))
+        axes.set_title(axes.get_title(), y=1.0)
+
+
+def log_limits(*arrays, at_least=(0.1, 10.0), margin=2.0):
+    """Limits of a log axis showing every positive finite value of `arrays` and at least the range `at_least`.
+
+    With minor ticks off, a log axis narrower than a decade would show one labelled tick or none; a fixed
+    minimum range also keeps "close to 1" looking close to 1 instead of stretched over the whole panel.
+    """
+    values = np.concatenate([np.ravel(np.asarray(array, dtype=float)) for array in arrays])
+    shown = values[np.isfinite(values) & (values > 0)]
+    low, high = at_least
+    if shown.size:
+        low, high = min(low, shown.min()), max(high, shown.max())
+    return low / margin, high * margin
+
+
 def render_png(figure: Figure) -> bytes:
-    """The figure as PNG bytes (Agg canvas; no pyplot state is touched)."""
+    """The figure as PNG bytes.
+
+    Compression level 1 instead of PIL's 6: a third of the encoding time for a file a few percent larger,
+    which a local kernel sends to the browser in no time.
+    """
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 
@@ -31,6 +75,9 @@ def connect_view(view, inputs) -> None:
     inputs = list(inputs)
     view.image = ipywidgets.Image(format="png")
     view.readout = ipywidgets.HTML()
+    # No debounce here: while a slider's change is still unanswered, JupyterLab's widget manager keeps only
+    # the newest value and sends it when the kernel is idle again, so a fast drag costs one redraw per
+    # round trip, never a queue of stale ones.
     for widget in inputs:
         widget.observe(lambda _change: view.update(), names="value")
     view.widget = ipywidgets.VBox([ipywidgets.HBox(inputs), view.image, view.readout])
@@ -52,25 +99,24 @@ class PathExplorer:
         self.steps = steps
         self.title = title
         self.grid = grid
-        self.figure = Figure(figsize=(14.0 if show_step_sizes else 9.5, 3.8), dpi=72)
-        self.figure.subplots_adjust(left=0.05 if show_step_sizes else 0.07, right=0.98, bottom=0.13, top=0.92,
-                                    wspace=0.25)
-        FigureCanvasAgg(self.figure)
         width_ratios = (1.4, 1, 1) if show_step_sizes else (1.4, 1)
-        self.path_axes, self.loss_axes, *step_axes = self.figure.subplots(1, len(width_ratios),
-                                                                          width_ratios=width_ratios)
+        self.figure, (self.path_axes, self.loss_axes, *step_axes) = view_figure(
+            (14.0 if show_step_sizes else 9.5, 3.8), len(width_ratios), width_ratios,
+            left=0.05 if show_step_sizes else 0.07, right=0.98, bottom=0.13, top=0.92, wspace=0.25)
         # Optional third panel: per coordinate, |Δp| / |g|, the learning rate plain gradient descent
         # would need to make the same move; constant for gradient descent, adapted by RMSprop and Adam.
         self.step_size_axes = step_axes[0] if step_axes else None
-        if self.step_size_axes is not None:
-            self.step_size_axes.set(xlabel="step", ylabel="effective step size |Δp| / |g| (log)", yscale="log",
-                                    title="Per-coordinate step size (solid x, dashed y)")
-            self.step_size_axes.grid(True, which="major", alpha=0.3)
         self.path_axes.set(xlabel="x", ylabel="y")
         (self._minimum_marker,) = self.path_axes.plot([], [], marker="*", color="black", markersize=12,
                                                       linestyle="none", label="minimum")
         self.loss_axes.set(xlabel="step", ylabel="loss − minimum (log scale)", title="Loss by step", yscale="log")
-        self.loss_axes.grid(True, which="major", alpha=0.3)
+        if self.step_size_axes is not None:
+            self.step_size_axes.set(xlabel="step", ylabel="effective step size |Δp| / |g| (log)", yscale="log",
+                                    title="Per-coordinate step size (solid x, dashed y)")
+        for axes in self._curve_axes():
+            axes.set_xlim(0, steps)
+            axes.grid(True, which="major", alpha=0.3)
+        quick_to_draw(self.path_axes, *self._curve_axes())
         self._contours, self._drawn_landscape = None, None
         self._path_lines, self._loss_lines, self._step_size_lines = {}, {}, {}
         self.paths = {}
@@ -106,10 +152,12 @@ class PathExplorer:
                 step_sizes = effective_step_sizes(landscape, path)
                 for line, coordinate in zip(self._step_size_lines[label], step_sizes.T):
                     line.set_data(np.arange(1, len(path)), coordinate)
-        for axes in (self.loss_axes, self.step_size_axes):
-            if axes is not None:
-                axes.relim()
-                axes.autoscale_view()
+        for axes in self._curve_axes():
+            axes.set_ylim(log_limits(*(line.get_ydata() for line in axes.get_lines())))
+
+    def _curve_axes(self):
+        """The panels of curves by step: loss, and step sizes when shown."""
+        return [axes for axes in (self.loss_axes, self.step_size_axes) if axes is not None]
 
     def _draw_surface(self, landscape) -> None:
         (x_min, x_max), (y_min, y_max) = landscape.bounds
@@ -117,11 +165,12 @@ class PathExplorer:
         surface = landscape.loss(np.stack(np.meshgrid(xs, ys), axis=-1))
         if self._contours is not None:
             self._contours.remove()
+        # zorder below the paths: a new contour set is drawn after the existing lines at equal zorder.
         self._contours = self.path_axes.contour(xs, ys, np.log1p(surface - surface.min()), levels=15,
-                                                colors="0.75", linewidths=0.8)
+                                                colors="0.75", linewidths=0.8, zorder=1)
         self._minimum_marker.set_data([landscape.minimum[0]], [landscape.minimum[1]])
-        self.path_axes.set(xlim=(x_min, x_max), ylim=(y_min, y_max),
-                           title=f"{self.title}: paths on {landscape.name}")
+        self.path_axes.set(xlim=(x_min, x_max), ylim=(y_min, y_max))
+        self.path_axes.set_title(f"{self.title}: paths on {landscape.name}")
         self._drawn_landscape = landscape.name
 
     def _create_lines(self) -> None:
@@ -134,9 +183,10 @@ class PathExplorer:
                                                              color=color, label=label)
             (self._loss_lines[label],) = self.loss_axes.plot([], [], color=color, label=label)
             if self.step_size_axes is not None:
+                # Solid x, dashed y (the panel's title says so); the labels match the paths' legend.
                 self._step_size_lines[label] = [self.step_size_axes.plot([], [], color=color, linestyle=style,
-                                                                         label=f"{label}, {axis}")[0]
-                                                for axis, style in (("x", "-"), ("y", "--"))]
+                                                                         label=label)[0]
+                                                for style in ("-", "--")]
         self.path_axes.legend(loc="lower right", fontsize=8)
 
 
@@ -145,6 +195,47 @@ def effective_step_sizes(landscape, path):
     gradients = np.abs(landscape.grad(path[:-1]))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(gradients > 1e-12, np.abs(np.diff(path, axis=0)) / gradients, np.nan)
+
+
+def control_values(control, count=15):
+    """Values a student can give `control`, spread over its range: `count` of a slider's positions end to end
+    (evenly in the exponent for a log slider), every choice of a menu, toggle or selection slider."""
+    if isinstance(control, ipywidgets.Checkbox):
+        return [False, True]
+    if hasattr(control, "options"):
+        return list(control.options)
+    if isinstance(control, ipywidgets.FloatLogSlider):
+        return list(np.logspace(control.min, control.max, count, base=control.base))
+    values = np.linspace(control.min, control.max, count)
+    return sorted({int(round(value)) for value in values}) if isinstance(control, ipywidgets.IntSlider) else list(values)
+
+
+def view_moves(view, count=15):
+    """Every move a student can make in `view`, as ``(description, control, value)``; the caller sets
+    ``control.value = value``.
+
+    Each control takes each of its `control_values` in turn and is put back before the next one moves. A view
+    with a schedule menu (`view.menu`) moves the menu through its choices, then each schedule's own controls.
+    """
+    menu = getattr(view, "menu", None)
+    if menu is None:
+        yield from _control_moves({**view.controls, **getattr(view, "options", {})}, count)
+        return
+    yield from _control_moves({"schedule": menu}, count)
+    original = menu.value
+    for choice in menu.options:
+        menu.value = choice
+        for description, control, value in _control_moves({**view.controls, **view.options}, count):
+            yield f"{choice}: {description}", control, value
+    menu.value = original
+
+
+def _control_moves(controls, count):
+    for name, control in controls.items():
+        original = control.value
+        for value in control_values(control, count):
+            yield f"{name} → {value:.3g}" if isinstance(value, float) else f"{name} → {value!r}", control, value
+        control.value = original
 
 
 def learning_rate_slider(value, low=1e-3, high=3.0, description="learning rate"):

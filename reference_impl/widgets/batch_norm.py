@@ -1,14 +1,11 @@
 """Lesson 03: pre-activations before and after batch norm, and the train/eval gap."""
 import ipywidgets
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from .. import norms
 from ..data import load_mnist1d
 from ..fallback import implemented_or_reference
-from .base import PALETTE, connect_view, render_png
+from .base import PALETTE, connect_view, quick_to_draw, render_png, view_figure
 
 
 def hidden_pre_activations(data, count=1024, hidden=64, seed=0):
@@ -58,7 +55,8 @@ def train_eval_gap(batch_norm, values, batch_size, momentum=0.1):
 class BatchNormExplorer:
     """Lesson 03: a hidden unit's pre-activations before and after batch norm, in training or evaluation mode.
 
-    Sliders (`controls`): batch size, and the shift and scale applied to the pre-activations; the
+    Sliders (`controls`): batch size (the powers of two of the third panel), and the shift and scale applied
+    to the pre-activations; the
     toggle (`options["mode"]`) picks which mode's outputs are shown. Training mode normalizes each
     value with its own minibatch's statistics; evaluation mode with the running statistics gathered
     while training. The third panel shows how far apart the two are, by batch size.
@@ -70,18 +68,16 @@ class BatchNormExplorer:
         self.batch_norm = batch_norm
         self.values = values
         self.controls = {
-            "batch_size": ipywidgets.IntSlider(value=8, min=2, max=256, description="batch size",
-                                               style={"description_width": "initial"}),
+            "batch_size": ipywidgets.SelectionSlider(options=self.GAP_BATCH_SIZES, value=8, description="batch size",
+                                                     style={"description_width": "initial"}),
             "shift": ipywidgets.FloatSlider(value=0.0, min=-10.0, max=10.0, step=0.5, description="input shift",
                                             style={"description_width": "initial"}),
             "scale": ipywidgets.FloatLogSlider(value=1.0, base=10, min=-1, max=2, step=0.05, description="input scale",
                                                readout_format=".3g", style={"description_width": "initial"}),
         }
         self.options = {"mode": ipywidgets.ToggleButtons(options=["train", "eval"], value="train", description="mode")}
-        self.figure = Figure(figsize=(13.0, 3.6), dpi=72)
-        self.figure.subplots_adjust(left=0.05, right=0.98, bottom=0.15, top=0.9, wspace=0.28)
-        FigureCanvasAgg(self.figure)
-        self.before_axes, self.after_axes, self.gap_axes = self.figure.subplots(1, 3)
+        self.figure, (self.before_axes, self.after_axes, self.gap_axes) = view_figure(
+            (13.0, 3.6), 3, left=0.05, right=0.98, bottom=0.15, top=0.9, wspace=0.28)
         self._before = self.before_axes.stairs(np.zeros(40), np.linspace(0, 1, 41), fill=True, color=PALETTE[0],
                                                alpha=0.7, label="pre-activations")
         self.before_axes.set(xlabel="pre-activation (shift + scale · unit)", ylabel="density",
@@ -104,14 +100,10 @@ class BatchNormExplorer:
                           ylabel="mean |train − eval| (in units of σ)",
                           title="Train/eval gap by batch size")
         self.gap_axes.set_xticks(self.GAP_BATCH_SIZES[::2], [str(size) for size in self.GAP_BATCH_SIZES[::2]])
-        self.gap_axes.minorticks_off()
         self.gap_axes.legend(loc="upper right", fontsize=8)
         self.gap_axes.grid(True, alpha=0.3)
         self.before_axes.legend(loc="upper right", fontsize=8)
-        # Few ticks: drawing tick labels is most of the redraw time.
-        for axis in (self.before_axes.xaxis, self.before_axes.yaxis, self.after_axes.xaxis, self.after_axes.yaxis,
-                     self.gap_axes.yaxis):
-            axis.set_major_locator(MaxNLocator(4))
+        quick_to_draw(self.before_axes, self.after_axes, self.gap_axes, ticks=4)
         connect_view(self, [*self.controls.values(), *self.options.values()])
 
     def update(self) -> None:

@@ -2,13 +2,12 @@
 import ipywidgets
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from .. import clipping
 from ..fallback import implemented_or_reference
 from ..models import adding_problem
-from .base import DIVERGENCE_FACTOR, PALETTE, connect_view, learning_rate_slider, render_png
+from .base import (DIVERGENCE_FACTOR, PALETTE, connect_view, learning_rate_slider, log_limits, quick_to_draw,
+                   render_png, view_figure)
 
 
 def vector_angle_degrees(a, b):
@@ -55,10 +54,7 @@ class ClippingVectorExplorer:
                                                    description="threshold c", readout_format=".3g",
                                                    style={"description_width": "initial"}),
         }
-        self.figure = Figure(figsize=(6.0, 5.0), dpi=72)
-        self.figure.subplots_adjust(left=0.13, right=0.97, bottom=0.12, top=0.91)
-        FigureCanvasAgg(self.figure)
-        self.axes = self.figure.subplots()
+        self.figure, self.axes = view_figure((6.0, 5.0), left=0.13, right=0.97, bottom=0.12, top=0.91)
         circle = np.linspace(0, 2 * np.pi, 121)
         self._unit_circle = np.stack([np.cos(circle), np.sin(circle)], axis=1)
         (self._circle,) = self.axes.plot([], [], color=PALETTE[0], linestyle=":", linewidth=1,
@@ -73,6 +69,7 @@ class ClippingVectorExplorer:
         self.axes.set(xlabel="g₁", ylabel="g₂", aspect="equal")
         self.axes.grid(True, alpha=0.3)
         self.axes.legend(loc="lower left", fontsize=8)
+        quick_to_draw(self.axes)
         connect_view(self, self.controls.values())
 
     def update(self) -> None:
@@ -165,10 +162,8 @@ class ClippedTrainingExplorer:
                                                     description="value threshold", readout_format=".3g",
                                                     style={"description_width": "initial"}),
         }
-        self.figure = Figure(figsize=(12.0, 3.8), dpi=72)
-        self.figure.subplots_adjust(left=0.06, right=0.98, bottom=0.14, top=0.9, wspace=0.22)
-        FigureCanvasAgg(self.figure)
-        self.loss_axes, self.norm_axes = self.figure.subplots(1, 2)
+        self.figure, (self.loss_axes, self.norm_axes) = view_figure(
+            (12.0, 3.8), 2, left=0.06, right=0.98, bottom=0.14, top=0.9, wspace=0.22)
         self._loss_lines, self._norm_lines = {}, {}
         for color, label in zip(PALETTE, ["no clipping", "norm clipping", "value clipping"]):
             (self._loss_lines[label],) = self.loss_axes.plot([], [], color=color, label=label)
@@ -180,10 +175,10 @@ class ClippedTrainingExplorer:
         self.norm_axes.set(xlabel="step", ylabel="gradient norm before clipping (log scale)", yscale="log",
                            title="Gradient norm by step")
         for axes in (self.loss_axes, self.norm_axes):
-            axes.minorticks_off()  # minor log ticks cost a fifth of the redraw and add little
             axes.grid(True, which="major", alpha=0.3)
             axes.set_xlim(0, steps)
             axes.legend(loc="upper right", fontsize=8)
+        quick_to_draw(self.loss_axes, self.norm_axes)
         connect_view(self, self.controls.values())
 
     def update(self) -> None:
@@ -203,9 +198,9 @@ class ClippedTrainingExplorer:
             self._loss_lines[label].set_data(steps, losses)
             self._norm_lines[label].set_data(steps, grad_norms)
         self._threshold_line.set_ydata([max_norm, max_norm])
-        for axes in (self.loss_axes, self.norm_axes):
-            axes.relim()
-            axes.autoscale_view(scalex=False)
+        losses, grad_norms = zip(*self.runs.values())
+        self.loss_axes.set_ylim(log_limits(*losses))
+        self.norm_axes.set_ylim(log_limits(*grad_norms, [max_norm]))
         self.image.value = render_png(self.figure)
         outcomes = []
         for label, (losses, _) in self.runs.items():

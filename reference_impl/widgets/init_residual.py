@@ -1,12 +1,10 @@
 """Lesson 07: activation scale through depth, plain vs residual, Xavier vs He."""
 import ipywidgets
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from .. import init
 from ..fallback import implemented_or_reference
-from .base import PALETTE, connect_view, render_png
+from .base import PALETTE, connect_view, log_limits, quick_to_draw, render_png, view_figure
 
 
 def signal_std_by_layer(depth, std, activation, residual, width=64, batch=64, seed=0):
@@ -62,10 +60,8 @@ class InitExplorer:
         self.options = {"init": ipywidgets.ToggleButtons(options=["Xavier", "He"], value="He", description="init"),
                         "activation": ipywidgets.ToggleButtons(options=["relu", "tanh"], value="relu",
                                                                description="activation")}
-        self.figure = Figure(figsize=(12.0, 3.6), dpi=72)
-        self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
-        FigureCanvasAgg(self.figure)
-        self.forward_axes, self.backward_axes = self.figure.subplots(1, 2)
+        self.figure, (self.forward_axes, self.backward_axes) = view_figure(
+            (12.0, 3.6), 2, left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
         self._lines = {}
         for axes, quantity in ((self.forward_axes, "forward"), (self.backward_axes, "backward")):
             for kind, color in (("plain", PALETTE[0]), ("residual", PALETTE[1])):
@@ -76,6 +72,7 @@ class InitExplorer:
             axes.grid(True, alpha=0.3)
         self.forward_axes.set(ylabel="activation std (log scale)", title="Forward: activations by layer")
         self.backward_axes.set(ylabel="gradient std (log scale)", title="Backward: gradient reaching each layer")
+        quick_to_draw(self.forward_axes, self.backward_axes)
         self._cache = {}
         connect_view(self, [*self.controls.values(), *self.options.values()])
 
@@ -92,9 +89,9 @@ class InitExplorer:
             # Floor at a tiny value: a signal that has died completely cannot be drawn on a log axis.
             self._lines["forward", kind].set_data(layers, np.maximum(forward, 1e-30))
             self._lines["backward", kind].set_data(layers, np.maximum(gradient, 1e-30))
-        for axes in (self.forward_axes, self.backward_axes):
-            axes.relim()
-            axes.autoscale_view()
+        for axes, quantity in ((self.forward_axes, "forward"), (self.backward_axes, "backward")):
+            axes.set_xlim(0, depth + 1)
+            axes.set_ylim(log_limits(*(self._lines[quantity, kind].get_ydata() for kind in self.stds)))
         self.image.value = render_png(self.figure)
         plain, residual = self.stds["plain"], self.stds["residual"]
         self.readout.value = (f"{init} init (weight std {std:.3g}), {activation}, {depth} layers: last activation std "

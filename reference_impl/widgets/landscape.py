@@ -2,14 +2,12 @@
 import ipywidgets
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from torch import nn
 
 from .. import diagnostics
 from ..fallback import implemented_or_reference
 from ..models import MLP
-from .base import PALETTE, connect_view, render_png
+from .base import PALETTE, connect_view, log_limits, quick_to_draw, render_png, view_figure
 
 
 def deep_mlp(depth, activation, init_scale, width=64, inputs=64, classes=10, seed=0):
@@ -54,17 +52,14 @@ class GradientFlowExplorer:
         }
         self.options = {"activation": ipywidgets.ToggleButtons(options=["sigmoid", "tanh", "ReLU"], value="tanh",
                                                                description="activation")}
-        self.figure = Figure(figsize=(9.5, 3.8), dpi=72)
-        self.figure.subplots_adjust(left=0.09, right=0.98, bottom=0.14, top=0.9)
-        FigureCanvasAgg(self.figure)
-        self.axes = self.figure.subplots()
+        self.figure, self.axes = view_figure((9.5, 3.8), left=0.09, right=0.98, bottom=0.14, top=0.9)
         (self._norm_line,) = self.axes.plot([], [], marker="o", markersize=3, color=PALETTE[0],
                                             label="‖∂L/∂W‖ of the layer (weight and bias)")
         self.axes.axhline(1.0, color=PALETTE[6], linewidth=0.8, linestyle=":", label="norm 1")
         self.axes.set(xlabel="layer (1 = next to the input)", ylabel="gradient norm (log scale)", yscale="log")
-        self.axes.minorticks_off()  # minor log ticks cost a fifth of the redraw and add little
         self.axes.grid(True, which="major", alpha=0.3)
         self.axes.legend(loc="upper right", fontsize=8)
+        quick_to_draw(self.axes)
         connect_view(self, [*self.controls.values(), *self.options.values()])
 
     def update(self) -> None:
@@ -75,10 +70,10 @@ class GradientFlowExplorer:
         self.norms = np.array(list(self.layer_gradient_norms(model, self.inputs, self.targets,
                                                              nn.functional.cross_entropy).values()), dtype=float)
         layers = np.arange(1, len(self.norms) + 1)
-        self._norm_line.set_data(layers, np.maximum(self.norms, 1e-30))  # a log axis cannot show 0
+        shown = np.maximum(self.norms, 1e-30)  # a log axis cannot show 0
+        self._norm_line.set_data(layers, shown)
         self.axes.set_xlim(0.5, len(layers) + 0.5)
-        shown = np.maximum(self.norms, 1e-30)
-        self.axes.set_ylim(min(shown.min(), 0.1) / 3, max(shown.max(), 10.0) * 3)
+        self.axes.set_ylim(log_limits(shown, margin=3.0))
         self.axes.set_title(f"Gradient norm per layer: {depth} hidden layers, {activation}, init scale {scale:.3g}")
         self.image.value = render_png(self.figure)
         ratio = self.norms[0] / self.norms[-1] if self.norms[-1] > 0 else np.inf

@@ -2,9 +2,6 @@
 import ipywidgets
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from torch import nn
 
 from .. import norms
@@ -12,7 +9,7 @@ from .. import regularization
 from ..data import load_mnist1d
 from ..fallback import implemented_or_reference
 from ..regularization import MaskDropout
-from .base import PALETTE, connect_view, render_png
+from .base import PALETTE, connect_view, quick_to_draw, render_png, view_figure
 
 
 def conv_feature_maps(data, count=512, channels=8, kernel=5, seed=0):
@@ -30,7 +27,8 @@ def conv_feature_maps(data, count=512, channels=8, kernel=5, seed=0):
 class NormExplorer:
     """Lesson 06: one example's normalized feature map under batch, layer and group norm, by batch size.
 
-    Slider (`controls["batch_size"]`): how many examples share the batch with example 0; the toggle
+    Slider (`controls["batch_size"]`): how many examples share the batch with example 0, over the powers of
+    two of the second panel; the toggle
     (`options["groups"]`) sets group norm's number of groups. Batch norm's output for example 0 moves
     with its batch-mates; layer and group norm's do not. The second panel measures that dependence.
     """
@@ -43,14 +41,13 @@ class NormExplorer:
         self.batch_norm = lambda x: norms.batch_norm_forward(x, np.ones(x.shape[1]), np.zeros(x.shape[1]))[0]
         self.order = np.random.default_rng(seed).permutation(np.arange(1, len(features)))
         channels = features.shape[1]
-        self.controls = {"batch_size": ipywidgets.IntSlider(value=4, min=1, max=128, description="batch size",
-                                                            style={"description_width": "initial"})}
+        self.controls = {"batch_size": ipywidgets.SelectionSlider(options=self.DEPENDENCE_BATCH_SIZES, value=4,
+                                                                  description="batch size",
+                                                                  style={"description_width": "initial"})}
         self.options = {"groups": ipywidgets.ToggleButtons(
             options=[g for g in (1, 2, 4, 8) if channels % g == 0], value=2, description="GN groups")}
-        self.figure = Figure(figsize=(12.0, 3.6), dpi=72)
-        self.figure.subplots_adjust(left=0.06, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
-        FigureCanvasAgg(self.figure)
-        self.output_axes, self.dependence_axes = self.figure.subplots(1, 2, width_ratios=(1.4, 1))
+        self.figure, (self.output_axes, self.dependence_axes) = view_figure(
+            (12.0, 3.6), 2, (1.4, 1), left=0.06, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
         positions = np.arange(features.shape[2])
         self._lines = {name: self.output_axes.plot(positions, np.zeros_like(positions, dtype=float), color=color,
                                                    label=name, linestyle=style)[0]
@@ -60,7 +57,6 @@ class NormExplorer:
                              title="Example 0 after each normalization")
         self.output_axes.legend(loc="upper right", fontsize=8)
         self.output_axes.grid(True, alpha=0.3)
-        self.output_axes.yaxis.set_major_locator(MaxNLocator(5))  # few ticks: tick labels dominate the redraw
         # Spread over random batch-mates of example 0's batch-norm output; layer and group norm give 0 exactly.
         rng = np.random.default_rng(seed + 1)
         spread = []
@@ -78,9 +74,9 @@ class NormExplorer:
                                  ylabel="std of example 0's output over batches",
                                  title="How much the batch-mates matter")
         self.dependence_axes.set_xticks(self.DEPENDENCE_BATCH_SIZES, [str(s) for s in self.DEPENDENCE_BATCH_SIZES])
-        self.dependence_axes.minorticks_off()
         self.dependence_axes.legend(loc="upper right", fontsize=8)
         self.dependence_axes.grid(True, alpha=0.3)
+        quick_to_draw(self.output_axes, self.dependence_axes)
         self._spread = dict(zip(self.DEPENDENCE_BATCH_SIZES, spread))
         connect_view(self, [*self.controls.values(), *self.options.values()])
 
@@ -101,8 +97,7 @@ class NormExplorer:
             self._lines[name].set_ydata(output[0])
         self.output_axes.relim()
         self.output_axes.autoscale_view()
-        nearest = min(self._spread, key=lambda s: abs(np.log(s) - np.log(size)))
-        self._marker.set_data([nearest], [self._spread[nearest]])
+        self._marker.set_data([size], [self._spread[size]])
         self.image.value = render_png(self.figure)
         gap = np.abs(self.shown["batch norm"] - self.shown["layer norm"]).mean()
         self.readout.value = (f"Batch size {size}, group norm with {groups} group(s). Example 0's batch-norm output "
@@ -171,10 +166,8 @@ class DropoutExplorer:
         self.controls = {"p": ipywidgets.FloatSlider(value=self.rates[0], min=self.rates[0], max=self.rates[-1],
                                                      step=step, description="dropout p",
                                                      style={"description_width": "initial"})}
-        self.figure = Figure(figsize=(12.0, 3.6), dpi=72)
-        self.figure.subplots_adjust(left=0.06, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
-        FigureCanvasAgg(self.figure)
-        self.curve_axes, self.rate_axes = self.figure.subplots(1, 2)
+        self.figure, (self.curve_axes, self.rate_axes) = view_figure(
+            (12.0, 3.6), 2, left=0.06, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
         baseline = self.curves[self.rates[0]]
         self.curve_axes.plot(baseline["step"], baseline["test_loss"], color=PALETTE[6], linewidth=0.8, alpha=0.5,
                              label=f"test, p = {self.rates[0]:g}")
@@ -183,7 +176,6 @@ class DropoutExplorer:
         self.curve_axes.set(xlabel="step", ylabel="loss (evaluation mode)", title="Loss curves at this dropout rate")
         self.curve_axes.legend(loc="upper right", fontsize=8)
         self.curve_axes.grid(True, alpha=0.3)
-        self.curve_axes.yaxis.set_major_locator(MaxNLocator(5))  # few ticks: tick labels dominate the redraw
         finals = {kind: [self.curves[rate][kind][-1] for rate in self.rates] for kind in ("train_loss", "test_loss")}
         self.rate_axes.plot(self.rates, finals["train_loss"], color=PALETTE[0], marker="o", markersize=3,
                             label="final train loss")
@@ -194,6 +186,7 @@ class DropoutExplorer:
         self.rate_axes.set(xlabel="dropout rate p", ylabel="loss after training", title="Final losses by rate")
         self.rate_axes.legend(loc="upper left", fontsize=8)
         self.rate_axes.grid(True, alpha=0.3)
+        quick_to_draw(self.curve_axes, self.rate_axes)
         connect_view(self, self.controls.values())
 
     def update(self) -> None:

@@ -1,15 +1,12 @@
 """Lesson 04: learning-rate schedules and the training loss they give."""
 import ipywidgets
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from .. import schedules as reference_schedules
 from ..data import load_mnist1d
 from ..fallback import implemented_or_reference
 from ..train import smooth
-from .base import DIVERGENCE_FACTOR, PALETTE, render_png, learning_rate_slider
+from .base import DIVERGENCE_FACTOR, PALETTE, learning_rate_slider, quick_to_draw, render_png, view_figure
 
 
 def mlp_training_losses(data, lrs, momenta, hidden=32, batch_size=64, seed=0):
@@ -72,10 +69,8 @@ class ScheduleExplorer:
             for control in [*sliders.values(), *options.values()]:
                 control.observe(lambda _change: self.update(), names="value")
         self._cache = {}
-        self.figure = Figure(figsize=(9.5, 3.6), dpi=72)
-        self.figure.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.9, wspace=0.42)
-        FigureCanvasAgg(self.figure)
-        self.lr_axes, self.loss_axes = self.figure.subplots(1, 2)
+        self.figure, (self.lr_axes, self.loss_axes) = view_figure(
+            (9.5, 3.6), 2, left=0.08, right=0.98, bottom=0.14, top=0.9, wspace=0.42)
         self.momentum_axes = self.lr_axes.twinx()
         self.momentum_axes.set_visible(False)  # shown, with its legend entry, only for schedules that cycle it
         (self._lr_line,) = self.lr_axes.plot([], [], color=PALETTE[0], label="learning rate")
@@ -83,9 +78,6 @@ class ScheduleExplorer:
         self.lr_axes.set(xlabel="step", ylabel="learning rate", title=title)
         self.momentum_axes.set_ylabel("momentum", color=PALETTE[1])
         self.lr_axes.grid(True, alpha=0.3)
-        # Few ticks: drawing tick labels is most of the redraw time.
-        for axis in (self.lr_axes.xaxis, self.lr_axes.yaxis, self.momentum_axes.yaxis):
-            axis.set_major_locator(MaxNLocator(4))
         baseline = loss_curve(np.full(steps, baseline_lr), np.full(steps, momentum))
         self.loss_axes.plot(np.arange(steps), smooth(baseline), color=PALETTE[6], linewidth=0.8, alpha=0.6,
                             label=f"constant lr {baseline_lr:g}")
@@ -94,8 +86,7 @@ class ScheduleExplorer:
                            title="Small MLP on MNIST-1D")
         self.loss_axes.legend(loc="upper right", fontsize=8)
         self.loss_axes.grid(True, alpha=0.3)
-        for axis in (self.loss_axes.xaxis, self.loss_axes.yaxis):
-            axis.set_major_locator(MaxNLocator(4))
+        quick_to_draw(self.lr_axes, self.momentum_axes, self.loss_axes, ticks=4)
         self.image = ipywidgets.Image(format="png")
         self.readout = ipywidgets.HTML()
         self._parameters = ipywidgets.HBox()
