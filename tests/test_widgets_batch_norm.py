@@ -1,4 +1,4 @@
-"""Lesson 03's view: sliders and the mode toggle redraw, student code drives it, BN's invariances show."""
+"""Lesson 03's view: the mode toggle shows the other mode's outputs, student code drives it, BN's invariances show."""
 import numpy as np
 import pytest
 
@@ -21,15 +21,6 @@ def mnist1d_like_module():
 
 def not_implemented(*args):
     raise NotImplementedError()
-
-
-@pytest.mark.parametrize("control, new_value", [("batch_size", 64), ("shift", 5.0), ("scale", 10.0)])
-def test_each_slider_redraws_plot_and_readout(values, control, new_value):
-    explorer = BatchNormExplorer(norms.batch_norm, values)
-    image, readout = explorer.image.value, explorer.readout.value
-    explorer.controls[control].value = new_value
-    assert explorer.image.value != image
-    assert explorer.readout.value != readout
 
 
 def test_mode_toggle_switches_to_the_evaluation_outputs(values):
@@ -85,10 +76,3 @@ def test_student_code_drives_the_view(values):
     reference = BatchNormExplorer(norms.batch_norm, values)
     reference.options["mode"].value = "eval"
     assert not np.allclose(explorer.outputs, reference.outputs)
-
-
-def test_plots_are_labelled(values):
-    explorer = BatchNormExplorer(norms.batch_norm, values)
-    for axes in (explorer.before_axes, explorer.after_axes, explorer.gap_axes):
-        assert axes.get_title() and axes.get_xlabel() and axes.get_ylabel()
-        assert axes.get_legend() is not None

@@ -1,4 +1,4 @@
-"""Lessons 00 and 05's interactive views: sliders redraw, student code drives them, the physics is right."""
+"""Lessons 00 and 05's interactive views: student code drives them, the physics is right."""
 import numpy as np
 import pytest
 import torch
@@ -17,26 +17,6 @@ def not_implemented(*args):
 def views():
     vector_view, training_view = clipping_explorers(steps=30, length=10)
     return {"flow": gradient_flow_explorer(), "vector": vector_view, "training": training_view}
-
-
-@pytest.mark.parametrize("view, control, new_value", [
-    ("flow", "depth", 35), ("flow", "init_scale", 2.0), ("vector", "angle", 70.0), ("vector", "length", 0.5),
-    ("vector", "threshold", 2.0), ("training", "lr", 1.0), ("training", "max_norm", 0.1),
-    ("training", "clip_value", 0.01)])
-def test_each_slider_redraws_plot_and_readout(views, view, control, new_value):
-    explorer = views[view]
-    image, readout = explorer.image.value, explorer.readout.value
-    explorer.controls[control].value = new_value
-    assert explorer.image.value != image
-    assert explorer.readout.value != readout
-
-
-def test_activation_toggle_redraws(views):
-    explorer = views["flow"]
-    image = explorer.image.value
-    explorer.options["activation"].value = "sigmoid"
-    assert explorer.image.value != image
-    explorer.options["activation"].value = "tanh"
 
 
 def test_flow_view_shows_the_reference_norms_of_the_chosen_network():
@@ -131,10 +111,6 @@ def test_broken_student_code_is_not_hidden():
         clipping_explorers(broken, steps=5, length=4)
 
 
-def test_plots_are_labelled(views):
-    axes = [views["flow"].axes, views["vector"].axes, views["training"].loss_axes, views["training"].norm_axes]
-    for ax in axes:
-        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
-        assert ax.get_legend() is not None
+def test_training_legend_names_the_runs_and_the_threshold(views):
     legend = [text.get_text() for text in views["training"].norm_axes.get_legend().get_texts()]
     assert legend == ["no clipping", "norm clipping", "value clipping", "norm threshold"]

