@@ -11,9 +11,15 @@ SOLUTIONS = sorted(ROOT.glob("solutions/*/*.ipynb"))
 LESSONS = sorted(ROOT.glob("lessons/*/*.ipynb"))
 
 
-def execute(path, timeout=300, fast=True):
-    """Run every cell (continuing past errors), by default with COURSE_FAST=1; return the executed notebook."""
+def execute(path, timeout=300, fast=True, first=None, last=None):
+    """Run every cell (continuing past errors), by default with COURSE_FAST=1; return the executed notebook.
+
+    `first` and `last` are code run in the same kernel before the notebook's first cell and after its last
+    (e.g. to watch what the notebook does); they stay in the returned notebook as its first and last cells.
+    """
     notebook = nbformat.read(path, as_version=4)
+    notebook.cells = [*([nbformat.v4.new_code_cell(first)] if first else []), *notebook.cells,
+                      *([nbformat.v4.new_code_cell(last)] if last else [])]
     os.environ["COURSE_FAST"] = "1" if fast else "0"  # inherited by the kernel
     NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(Path(path).parent)}}).execute()

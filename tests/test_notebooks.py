@@ -1,8 +1,42 @@
-"""Every solution runs clean and passes its own tests; every released stub fails exactly its graded tests."""
+"""Every solution runs clean, passes its own tests and draws accessible figures; every released stub fails exactly
+its graded tests."""
+import json
+from pathlib import Path
+
 import nbformat
 import pytest
 
 from notebook_runner import LESSONS, SOLUTIONS, errors_by_cell, execute, graded_test_ids
+
+# Run before a notebook: every figure drawn (inline, or into a widget's image) is checked by
+# tests/plot_accessibility.py as it is rendered. Run after it: the findings, as JSON.
+AUDIT_FIGURES = f"""
+def _audit_figures():
+    import sys
+    sys.path.insert(0, {str(Path(__file__).parent)!r})
+    from matplotlib.backend_bases import FigureCanvasBase
+    import plot_accessibility
+
+    audit = {{"figures": 0, "problems": []}}
+    print_figure = FigureCanvasBase.print_figure
+
+    def print_audited_figure(canvas, *args, **kwargs):
+        audit["figures"] += 1
+        audit["problems"] += plot_accessibility.problems(canvas.figure)
+        return print_figure(canvas, *args, **kwargs)
+
+    FigureCanvasBase.print_figure = print_audited_figure
+    return audit
+
+
+_figure_audit = _audit_figures()
+"""
+REPORT_FIGURES = "import json; print(json.dumps(_figure_audit))"
+
+
+def figure_audit(notebook):
+    """What AUDIT_FIGURES found, from the output of the REPORT_FIGURES cell (the notebook's last)."""
+    return json.loads("".join(output.text for output in notebook.cells[-1].outputs if output.output_type == "stream"))
 
 
 def test_every_lesson_has_a_solution_and_a_release():
@@ -22,11 +56,14 @@ def test_committed_without_outputs(path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda path: path.name)
-def test_solution_runs_and_passes_its_tests(path):
-    notebook = execute(path)
+def test_solution_runs_passes_its_tests_and_draws_accessible_figures(path):
+    notebook = execute(path, first=AUDIT_FIGURES, last=REPORT_FIGURES)
     assert errors_by_cell(notebook) == {}
     graded = graded_test_ids(notebook)
     assert graded, f"{path.name} has no autograded test cells"
+    audit = figure_audit(notebook)
+    assert audit["figures"] > 0, "no figure was drawn: is the audit still watching print_figure?"
+    assert audit["problems"] == [], "\n".join(audit["problems"])
 
 
 @pytest.mark.slow
