@@ -30,7 +30,8 @@ def test_each_schedule_shows_its_own_controls_and_each_slider_shapes_its_lr(make
     explorer = make_explorer()
     for schedule in explorer.menu.options:
         explorer.menu.value = schedule
-        assert set(explorer._parameters.children) == {*explorer.controls.values(), *explorer.options.values()}
+        (row,) = explorer._parameters.children
+        assert set(row.children) == {*explorer.controls.values(), *explorer.options.values()}
         for name, control in explorer.controls.items():
             lrs, _ = explorer.curves()
             (control.value,) = slider_values(control)

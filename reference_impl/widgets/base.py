@@ -67,6 +67,19 @@ def render_png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+# A slider's track needs room to be dragged with some precision; rows of controls wrap instead of squeezing.
+SLIDER_WIDTH = "400px"
+
+
+def controls_row(inputs) -> ipywidgets.Box:
+    """The inputs side by side, wrapping onto more lines in a narrow notebook; each slider SLIDER_WIDTH wide."""
+    sliders = (ipywidgets.IntSlider, ipywidgets.FloatSlider, ipywidgets.FloatLogSlider, ipywidgets.SelectionSlider)
+    for widget in inputs:
+        if isinstance(widget, sliders) and widget.layout.width is None:
+            widget.layout.width = SLIDER_WIDTH
+    return ipywidgets.HBox(list(inputs), layout=ipywidgets.Layout(flex_flow="row wrap"))
+
+
 def connect_view(view, inputs) -> None:
     """Give `view` an image, a readout and a widget (the inputs in a row above them), and redraw on any change.
 
@@ -80,7 +93,7 @@ def connect_view(view, inputs) -> None:
     # round trip, never a queue of stale ones.
     for widget in inputs:
         widget.observe(lambda _change: view.update(), names="value")
-    view.widget = ipywidgets.VBox([ipywidgets.HBox(inputs), view.image, view.readout])
+    view.widget = ipywidgets.VBox([controls_row(inputs), view.image, view.readout])
     view.update()
 
 

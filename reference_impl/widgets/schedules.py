@@ -6,7 +6,8 @@ from .. import schedules as reference_schedules
 from ..data import load_mnist1d
 from ..fallback import implemented_or_reference
 from ..train import smooth
-from .base import DIVERGENCE_FACTOR, PALETTE, learning_rate_slider, quick_to_draw, render_png, view_figure
+from .base import (DIVERGENCE_FACTOR, PALETTE, controls_row, learning_rate_slider, quick_to_draw, render_png,
+                   view_figure)
 
 
 def mlp_training_losses(data, lrs, momenta, hidden=32, batch_size=64, seed=0):
@@ -89,7 +90,9 @@ class ScheduleExplorer:
         quick_to_draw(self.lr_axes, self.momentum_axes, self.loss_axes, ticks=4)
         self.image = ipywidgets.Image(format="png")
         self.readout = ipywidgets.HTML()
-        self._parameters = ipywidgets.HBox()
+        self._rows = {name: controls_row([*sliders.values(), *options.values()])
+                      for name, (sliders, options, _curves) in schedules.items()}
+        self._parameters = ipywidgets.Box()  # holds the row of the schedule shown
         self.widget = ipywidgets.VBox([self.menu, self._parameters, self.image, self.readout])
         self.lr_axes.legend(handles=[self._lr_line], loc="upper right", fontsize=8)
         self._show_schedule()
@@ -139,8 +142,7 @@ class ScheduleExplorer:
                               f"{momentum_note}; {final}")
 
     def _show_schedule(self) -> None:
-        sliders, options, _curves = self.schedules[self.menu.value]
-        self._parameters.children = [*sliders.values(), *options.values()]
+        self._parameters.children = [self._rows[self.menu.value]]
         self.update()
 
 
