@@ -28,8 +28,10 @@ def adaptive_explorer(rmsprop_step=None, adam_step=None, surface=landscapes.quad
     controls = {
         "lr": learning_rate_slider(0.1, low=1e-3, high=1.0),
         "beta1": ipywidgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="β₁"),
-        "beta2": ipywidgets.FloatSlider(value=0.99, min=0.5, max=0.9999, step=0.0001, description="β₂",
-                                        readout_format=".4f"),
+        # What matters in β₂ is the number of nines (an average over about 1/(1−β₂) steps): a linear slider
+        # would crowd 0.99, 0.999 and 0.9999 into its last pixels.
+        "beta2": ipywidgets.SelectionSlider(options=(0.5, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999), value=0.99,
+                                            description="β₂"),
         "eps": ipywidgets.FloatLogSlider(value=1e-8, base=10, min=-8, max=0, step=0.25, description="ε",
                                          readout_format=".1e"),
         "kappa": ipywidgets.FloatLogSlider(value=100.0, base=10, min=0, max=3, step=0.05,
