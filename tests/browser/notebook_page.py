@@ -47,23 +47,22 @@ class NotebookPage:
         self.page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-dirty')")
 
     def prompts(self):
-        """The execution prompt of every code cell in order: '1', '2', … once run, '*' while queued or running."""
+        """The execution prompt of every code cell in order: '1', '2', … once run, '*' while queued or running,
+        '' before."""
         texts = self.panel.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
-        return [PROMPT.match(text.strip()).group(1) if PROMPT.match(text.strip()) else "" for text in texts]
+        return [match.group(1).strip() if (match := PROMPT.match(text.strip())) else "" for text in texts]
 
     def run_all(self, timeout_s=240):
-        """Run ▸ Run All Cells, then wait until every code cell has run and the kernel is idle.
-
-        JupyterLab stops running the queue at the first error: that fails at once, with the traceback.
-        """
+        """Run ▸ Run All Cells and wait until the kernel is done: every code cell run, or the run stopped at an
+        error (JupyterLab stops the queue at the first). Returns the tracebacks shown."""
         self.menu("Run", "Run All Cells")
         deadline = time.monotonic() + timeout_s
         while True:
-            prompts, idle = self.prompts(), self.kernel_idle()
-            if idle and all(prompt.isdigit() for prompt in prompts):
-                return
-            if idle and "*" not in prompts and self.tracebacks():
-                raise AssertionError("Run All Cells stopped at an error:\n" + self.tracebacks()[0])
+            prompts = self.prompts()
+            if self.kernel_idle() and "*" not in prompts:
+                tracebacks = self.tracebacks()
+                if tracebacks or all(prompt.isdigit() for prompt in prompts):
+                    return tracebacks
             assert time.monotonic() < deadline, f"cells still running after {timeout_s} s: {prompts}"
             time.sleep(0.5)
 

@@ -18,6 +18,14 @@ def validate(page):
     return text
 
 
+def test_run_all_on_an_unanswered_lesson_stops_at_the_first_exercise(lab, page):
+    notebook = NotebookPage(page, lab, "unanswered/01_momentum/01_momentum.ipynb")
+    notebook.open()
+    (traceback,) = notebook.run_all()
+    assert "NotImplementedError" in traceback and "gd_step" in traceback
+    assert "" in notebook.prompts()  # the cells after it have not run
+
+
 def test_validate_names_the_first_failing_exercise_of_an_unanswered_lesson(lab, page):
     notebook = NotebookPage(page, lab, "unanswered/01_momentum/01_momentum.ipynb")
     notebook.open()
