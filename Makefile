@@ -46,6 +46,7 @@ grade: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_widgets.py
+	$(PY) benchmarks/bench_browser_latency.py
 	$(PY) benchmarks/bench_optimizers.py
 	$(PY) benchmarks/bench_norms.py
 	$(PY) benchmarks/bench_training.py

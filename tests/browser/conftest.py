@@ -4,17 +4,13 @@ They need Debian's Chromium (`.ci/run` installs it). Where it is missing the tes
 unless OPTDEEP_REQUIRE_BROWSER=1 (CI sets it), which turns the skip into a failure.
 """
 import os
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from fixtures.courses import fill_in
 
-from lab_server import CHROMIUM_ARGS, ROOT, LabServer, chromium_executable
-
-LESSONS = sorted(path.parent.name for path in ROOT.glob("lessons/*/*.ipynb"))
-ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", ROOT / "test-artifacts" / "browser"))
+from lab_server import ARTIFACTS, CHROMIUM_ARGS, LESSONS, ROOT, LabServer, chromium_executable
 
 
 @pytest.fixture(scope="session")

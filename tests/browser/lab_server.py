@@ -17,6 +17,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+LESSONS = sorted(path.parent.name for path in ROOT.glob("lessons/*/*.ipynb"))
+# Screenshots for a person to look at: every view of every lesson, and the page of any failing test.
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", ROOT / "test-artifacts" / "browser"))
 
 # Chromium flags for a machine with no display, no GPU and a closed network: without the background
 # networking flags Chromium keeps trying to reach Google's services.

@@ -6,8 +6,7 @@ fast mode. Screenshots of each view land in test-artifacts/browser/ for a human 
 import nbformat
 import pytest
 
-from conftest import ARTIFACTS, LESSONS
-from lab_server import ROOT
+from lab_server import ARTIFACTS, LESSONS, ROOT
 from notebook_page import NotebookPage
 
 pytestmark = pytest.mark.browser
