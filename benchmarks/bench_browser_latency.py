@@ -45,9 +45,8 @@ def step_latencies(view, slider, presses):
     keys = ("ArrowRight", "ArrowLeft") if view.room_to_the_right(slider) else ("ArrowLeft", "ArrowRight")
     image = view.image.element_handle()
     for index in range(presses):
-        slider.locator(".noUi-handle").focus()
         waiting = view.page.evaluate_handle(NEXT_PICTURE_JS, image)
-        slider.locator(".noUi-handle").press(keys[index % 2])
+        view.press(slider, keys[index % 2])
         milliseconds = waiting.evaluate("(waiting) => waiting.picture")
         latencies.append(None if milliseconds is None else milliseconds / 1000)
         view.settled()
