@@ -67,6 +67,20 @@ def combined_norm(tensors):
     return float(torch.stack([t.double().square().sum() for t in tensors]).sum().sqrt()) if tensors else 0.0
 
 
+def run_with_leaf_hooks(model, step, hook_for):
+    """Run `step()` with the forward hook `hook_for(name)` on every leaf module (one without submodules).
+
+    The hooks are removed afterwards, even if the step fails, so the model is left as it was.
+    """
+    hooks = [module.register_forward_hook(hook_for(name)) for name, module in model.named_modules()
+             if next(module.children(), None) is None]
+    try:
+        step()
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
 def health_report(model, step):
     """Run `step()` (one training step: forward, backward, optimizer step) and report on it.
 
@@ -87,13 +101,7 @@ def health_report(model, step):
                 activations[name] = activation_summary(module, output)
         return record
 
-    hooks = [module.register_forward_hook(recorder(name)) for name, module in model.named_modules()
-             if next(module.children(), None) is None]
-    try:
-        step()
-    finally:
-        for hook in hooks:
-            hook.remove()
+    run_with_leaf_hooks(model, step, recorder)
     gradient_norm, update_ratio = {}, {}
     for name, layer in layers:
         params = list(layer.parameters(recurse=False))

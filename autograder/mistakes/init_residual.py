@@ -111,13 +111,7 @@ def _health_report(model, step, *, correction=0, squared_gradient=False, ratio_t
             activations[name] = summary
         return record
 
-    hooks = [module.register_forward_hook(recorder(name)) for name, module in model.named_modules()
-             if next(module.children(), None) is None]
-    try:
-        step()
-    finally:
-        for hook in hooks:
-            hook.remove()
+    diagnostics.run_with_leaf_hooks(model, step, recorder)
 
     gradient_norm, update_ratio = {}, {}
     for name, layer in layers:
