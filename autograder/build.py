@@ -15,6 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from course.lessons import LESSON_NAMES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NBGRADER_CONFIG = Path(__file__).with_name("nbgrader_config.py")
 
@@ -30,15 +32,23 @@ def load_nbgrader_config():
 COURSE_DIRECTORY = load_nbgrader_config().CourseDirectory
 
 
-def find_lessons(course_root=REPO_ROOT):
-    """Names of the lessons in course order: every folder solutions/NN_topic holding NN_topic.ipynb."""
-    solutions = Path(course_root) / COURSE_DIRECTORY.source_directory
-    return sorted(notebook.parent.name for notebook in solutions.glob("*/*.ipynb")
-                  if notebook.stem == notebook.parent.name)
-
-
 class CourseError(Exception):
     """A problem with what the command was asked to do, reported to the user without a traceback."""
+
+
+def find_lessons(course_root=REPO_ROOT):
+    """Names of the lessons in course order: every folder solutions/NN_topic holding NN_topic.ipynb.
+
+    For this repository they must be course.lessons.LESSONS, the catalogue the tests and benchmarks read:
+    a lesson missing from it would be built but never tested.
+    """
+    solutions = Path(course_root) / COURSE_DIRECTORY.source_directory
+    found = sorted(notebook.parent.name for notebook in solutions.glob("*/*.ipynb")
+                   if notebook.stem == notebook.parent.name)
+    if Path(course_root).resolve() == REPO_ROOT and tuple(found) != LESSON_NAMES:
+        raise CourseError(f"solutions/ holds {', '.join(found)} but course/lessons.py lists "
+                          f"{', '.join(LESSON_NAMES)}: keep the catalogue and the solutions in step")
+    return found
 
 
 def select_lessons(names, course_root=REPO_ROOT):

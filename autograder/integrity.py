@@ -6,14 +6,15 @@ the instructor where to look:
 
 - a test cell that was edited, deleted or moved before its answer;
 - an answer cell that uses what the exercise is about to be written without: code from
-  reference_impl or autograder, a ready-made torch.optim optimizer or scheduler, or that patches
+  reference_impl, course, capstone or autograder, a ready-made torch.optim optimizer or scheduler, or that patches
   a module (`np.allclose = ...`, `setattr(checks, ...)`, `sys.modules[...]`). A use the solution's
   own answer cell makes is allowed (MomentumSGD subclasses torch.optim.Optimizer, say).
 """
 import ast
 
 # Dotted-name prefixes an answer must not use unless the solution's answer does.
-FORBIDDEN_PREFIXES = ("reference_impl", "autograder", "torch.optim", "sys.modules", "builtins", "get_ipython")
+FORBIDDEN_PREFIXES = ("reference_impl", "course", "capstone", "autograder", "torch.optim", "sys.modules", "builtins",
+                      "get_ipython")
 # Names the lessons import in their set-up cells, before any answer.
 DEFAULT_ALIASES = {"np": "numpy", "torch": "torch", "checks": "autograder.checks", "mistakes": "autograder.mistakes"}
 
@@ -56,8 +57,13 @@ def scan_answer(source, solution_source):
     allowed = set(_uses(solution_source)[0])
     used, patched = _uses(source)
     findings = [f"uses {name}" for name in used
-                if name.startswith(FORBIDDEN_PREFIXES) and not any(name.startswith(ok) for ok in allowed)]
+                if _within(name, FORBIDDEN_PREFIXES) and not _within(name, allowed)]
     return list(dict.fromkeys(findings + [f"patches {name}" for name in patched]))
+
+
+def _within(name, prefixes):
+    """Whether dotted `name` is one of `prefixes` or inside one: `course.data` is within `course`, `courses` is not."""
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
 
 
 def _uses(source):

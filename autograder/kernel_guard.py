@@ -1,7 +1,7 @@
 """Installed in every grading kernel by autograder.sandbox, before the student's first cell.
 
 - Integrity guard: the functions and classes of the modules hidden tests rely on (NumPy's and
-  torch's comparisons, autograder.*, reference_impl.*) are recorded when they are imported. After
+  torch's comparisons, autograder, reference_impl, course, capstone) are recorded when they are imported. After
   every cell, anything replaced (`np.allclose = lambda *a, **k: True`, `checks.is_close = ...`) is put
   back, and so is a notebook name that pointed at one of them (`checks = FakeChecks()`), and each
   event is appended to the report file for grades.csv's flags column. A replacement made while a
@@ -14,7 +14,7 @@ import types
 
 PROTECTED_MODULES = {"numpy", "numpy.testing", "numpy.linalg", "math", "torch", "torch.testing", "torch.optim",
                      "torch.nn.functional"}
-PROTECTED_PACKAGES = ("autograder.", "reference_impl.")
+PROTECTED_PACKAGES = ("autograder", "reference_impl", "course", "capstone")
 
 
 def install(report_path):
@@ -27,8 +27,7 @@ def install(report_path):
 
 
 def _is_protected(module_name):
-    return module_name in PROTECTED_MODULES or module_name.startswith(PROTECTED_PACKAGES) \
-        or module_name in ("autograder", "reference_impl")
+    return module_name in PROTECTED_MODULES or module_name.split(".")[0] in PROTECTED_PACKAGES
 
 
 class _Guard:

@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_training.py [--models resnet20 resnet56 resnet110] [--steps N] [--batch-size B]
        [--compile] [--peak-tflops T]
-Fast loop: reference_impl.train.CifarTrainer (data resident on the device, crop + flip there, channels_last,
+Fast loop: capstone.trainer.CifarTrainer (data resident on the device, crop + flip there, channels_last,
 bf16 autocast on CUDA, no per-step host sync). Baseline: torch DataLoader over the same images with the
 crop + flip done per image on the CPU, float32, contiguous NCHW, the loss read back every step.
 Both train on random images (throughput does not depend on the pixels) for N timed steps after a warm-up
@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from reference_impl.models.resnet import build_model, forward_multiply_adds
-from reference_impl.train import CifarTrainer, TrainConfig
-from reference_impl.train.augment import normalize, random_crop_flip
+from capstone.trainer import CifarTrainer, TrainConfig
+from capstone.augment import normalize, random_crop_flip
 
 # Dense bf16 tensor-core peaks from NVIDIA's data sheets (SXM parts), TFLOP/s.
 BF16_PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}

@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_widgets.py [--moves N] [--views SUBSTRING]
 Every slider is swept across its range (N positions) and every menu, toggle and check box through all its
-choices, for every schedule of a view that has a schedule menu (`reference_impl.widgets.view_moves`); each move
+choices, for every schedule of a view that has a schedule menu (`course.views.view_moves`); each move
 triggers the view's full update (computation, figure, PNG). Prints the median and worst time per view and
 their ratio to the 0.2 s budget.
 """
@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from reference_impl.widgets import VIEWS, view_moves
+from course.views import VIEWS, view_moves
 
 BUDGET_S = 0.2
 

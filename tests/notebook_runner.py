@@ -6,9 +6,11 @@ import nbformat
 import torch
 from nbclient import NotebookClient
 
+from course.lessons import LESSONS as CATALOGUE
+
 ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = sorted(ROOT.glob("solutions/*/*.ipynb"))
-LESSONS = sorted(ROOT.glob("lessons/*/*.ipynb"))
+SOLUTIONS = [lesson.solution for lesson in CATALOGUE]
+LESSONS = [lesson.release for lesson in CATALOGUE]
 
 
 def execute(path, timeout=300, fast=True, first=None, last=None):

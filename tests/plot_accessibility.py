@@ -7,14 +7,14 @@ checked for what a reader who cannot rely on colour, or who reads a projected or
 - an axis label that names a time (seconds, wall-clock, elapsed) gives its unit: "time (s)", "ms";
 - a panel with two or more labelled curves has a legend (one legend may serve several panels: the labels only
   need to appear in some legend of the figure);
-- lines, markers, patches and scatter points use the Okabe-Ito palette (`reference_impl.course.PALETTE`), black,
+- lines, markers, patches and scatter points use the Okabe-Ito palette (`course.PALETTE`), black,
   white or greys, which stay distinguishable with the common forms of colour blindness;
 - images and colour meshes use a perceptually uniform colour map: viridis, cividis, magma, inferno, plasma or a
   grey ramp. For signed data centred on zero a diverging map is the right kind, and coolwarm, RdBu and PuOr are
   allowed: they run from blue to red or orange to purple, which protanopes and deuteranopes can still tell apart,
   and their lightness is symmetric about the centre. Rainbow maps (jet, hsv) and red-green diverging maps are not;
 - no text is smaller than 8 pt.
-`reference_impl.course.use_course_style()` (each lesson's setup cell calls it) makes the palette the default
+`course.use_course_style()` (each lesson's setup cell calls it) makes the palette the default
 colour cycle, so most of this holds without thinking about it.
 
 What this cannot check, and a reviewer should: whether a title says what the reader should see; whether a
@@ -31,7 +31,7 @@ from matplotlib.colors import ListedColormap, to_rgb, to_rgba_array
 from matplotlib.image import AxesImage
 from matplotlib.text import Text
 
-from reference_impl.course import PALETTE
+from course import PALETTE
 
 SMALLEST_FONT_PT = 8
 UNIFORM_COLORMAPS = {"viridis", "cividis", "magma", "inferno", "plasma", "gray", "grey", "Greys", "binary",

@@ -3,9 +3,9 @@ import numpy as np
 import torch
 
 from reference_impl.clipping import clip_grad_norm
-from reference_impl.data.cifar10 import split_validation, synthetic_cifar10
+from capstone.cifar10 import split_validation, synthetic_cifar10
 from reference_impl.models import build_model
-from reference_impl.train.loop import train_model
+from capstone.loop import train_model
 
 
 def test_synthetic_cifar10_has_cifar_shapes_and_is_reproducible():

@@ -7,7 +7,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from reference_impl.data.cifar10 import (CIFAR10_MD5, FOLDER_NAME, TEST_BATCH, TRAIN_BATCHES, load_cifar10,
+from capstone.cifar10 import (CIFAR10_MD5, FOLDER_NAME, TEST_BATCH, TRAIN_BATCHES, load_cifar10,
                                          split_validation)
 
 

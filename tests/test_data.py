@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from reference_impl.data import load_mnist1d
-from reference_impl.data import mnist1d as mnist1d_module
+from course.data import load_mnist1d
+from course import data as mnist1d_module
 
 SEED = 42
 

@@ -4,22 +4,12 @@ import re
 
 import pytest
 
-from autograder.mistakes import adaptive, batch_norm, clipping, init_residual, landscape, momentum, normalization, schedules
-from autograder.mistakes import capstone_depth, capstone_recipe
+import importlib
+
+from course.lessons import LESSONS
 from notebook_runner import run_graded_cell
 
-MISTAKES = {
-    "00_landscape": landscape,
-    "01_momentum": momentum,
-    "02_adaptive": adaptive,
-    "03_batch_norm": batch_norm,
-    "04_lr_schedules": schedules,
-    "05_gradient_clipping": clipping,
-    "06_normalization_regularization": normalization,
-    "07_init_residual": init_residual,
-    "08_capstone_resnet_depth": capstone_depth,
-    "09_capstone_training_recipe": capstone_recipe,
-}
+MISTAKES = {lesson.name: importlib.import_module(f"autograder.mistakes.{lesson.mistakes}") for lesson in LESSONS}
 EXERCISES = [(lesson, exercise, answers) for lesson, module in MISTAKES.items()
              for exercise, answers in module.EXERCISES.items()]
 KNOWN_MISTAKES = [pytest.param(lesson, exercise, name, description, wrong, id=f"{lesson[:2]}-{exercise}: {description[:40]}")

@@ -9,8 +9,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from plot_accessibility import problems
-from reference_impl.course import PALETTE
-from reference_impl.widgets import VIEWS
+from course import PALETTE
+from course.views import VIEWS
 from widget_views import built_view, every_move
 
 

@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from reference_impl import course
-from reference_impl.fallback import implemented_or_reference
+from course import settings as course_settings
+from course.fallback import implemented_or_reference
 from reference_impl.models import MLP
 from reference_impl.optim import SGD
-from reference_impl.train import smooth, train_classifier
+from course.experiments import smooth, train_classifier
 
 
 def fresh_mlp(seed=0):
@@ -152,8 +152,8 @@ def test_fast_mode_and_sized_follow_course_fast(value, fast, monkeypatch):
         monkeypatch.delenv("COURSE_FAST", raising=False)
     else:
         monkeypatch.setenv("COURSE_FAST", value)
-    assert course.fast_mode() is fast
-    assert course.sized(100, 2000) == (100 if fast else 2000)
+    assert course_settings.fast_mode() is fast
+    assert course_settings.sized(100, 2000) == (100 if fast else 2000)
 
 
 # --- student-or-reference fallback ----------------------------------------------------------------

@@ -11,7 +11,9 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from reference_impl.train import RECIPES, CifarTrainer, TrainConfig, TrainingDiverged, paper_schedule, random_crop_flip
+from capstone.augment import random_crop_flip
+from capstone.recipes import RECIPES, paper_schedule
+from capstone.trainer import CifarTrainer, TrainConfig, TrainingDiverged
 from test_cifar10 import write_cifar10_like
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,7 +119,7 @@ def test_resume_from_a_checkpoint_is_bit_identical(tmp_path):
 
 
 def test_run_writes_results_and_resumes_from_out_dir(tmp_path):
-    from reference_impl.train import train_cifar
+    from capstone.trainer import train_cifar
 
     config = tiny_config(epochs=2, out_dir=str(tmp_path), validation_size=0)
     trainer = train_cifar(config, tiny_data())
@@ -144,7 +146,7 @@ def test_cli_trains_on_a_local_archive(tmp_path):
     write_cifar10_like(tmp_path, images_per_batch=20)  # the folder format: no checksum to pass
     out = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, "-m", "reference_impl.train", "--model", "resnet8", "--recipe", "fast", "--steps", "3",
+        [sys.executable, "-m", "capstone", "--model", "resnet8", "--recipe", "fast", "--steps", "3",
          "--batch-size", "32", "--data-dir", str(tmp_path), "--out-dir", str(out), "--no-progress",
          "--validation-size", "20"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})

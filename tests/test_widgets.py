@@ -5,7 +5,7 @@ import pytest
 
 from reference_impl import landscapes
 from reference_impl.optim import sgd
-from reference_impl.widgets import momentum_explorer
+from course.views import momentum_explorer
 
 
 def not_implemented(*args):

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from reference_impl import init, norms, regularization
-from reference_impl.widgets import dropout_explorer, init_explorer, norm_explorer
-from reference_impl.widgets.init_residual import signal_std_by_layer
-from reference_impl.widgets.normalization import conv_feature_maps
+from course.views import dropout_explorer, init_explorer, norm_explorer
+from course.views.init_residual import signal_std_by_layer
+from course.views.normalization import conv_feature_maps
 
 
 def not_implemented(*args, **kwargs):

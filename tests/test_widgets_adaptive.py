@@ -3,8 +3,8 @@ import numpy as np
 
 from reference_impl import landscapes
 from reference_impl.optim import adam, rmsprop
-from reference_impl.widgets import adaptive_explorer
-from reference_impl.widgets.base import effective_step_sizes
+from course.views import adaptive_explorer
+from course.views.base import effective_step_sizes
 
 
 def not_implemented(*args):

@@ -2,7 +2,7 @@
 import ipywidgets
 import pytest
 
-from reference_impl.widgets import VIEWS, view_moves
+from course.views import VIEWS, view_moves
 from widget_views import built_view
 
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from reference_impl import norms
-from reference_impl.widgets import batch_norm_explorer
-from reference_impl.widgets.batch_norm import (BatchNormExplorer, batch_norm_training_pass, hidden_pre_activations,
+from course.views import batch_norm_explorer
+from course.views.batch_norm import (BatchNormExplorer, batch_norm_training_pass, hidden_pre_activations,
                                                train_eval_gap)
 
 

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from reference_impl import clipping, diagnostics
-from reference_impl.widgets import clipping_explorers, gradient_flow_explorer
-from reference_impl.widgets.clipping import rnn_loss_and_gradients, rnn_training_run, torch_clipper, vector_angle_degrees
-from reference_impl.widgets.landscape import deep_mlp
+from course.views import clipping_explorers, gradient_flow_explorer
+from course.views.clipping import rnn_loss_and_gradients, rnn_training_run, torch_clipper, vector_angle_degrees
+from course.experiments import deep_mlp
 
 
 def not_implemented(*args):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from reference_impl import schedules
-from reference_impl.widgets import schedule_explorer
-from reference_impl.widgets.schedules import mlp_training_losses
+from course.views import schedule_explorer
+from course.views.schedules import mlp_training_losses
 
 STEPS = 120
 

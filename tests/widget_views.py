@@ -1,7 +1,7 @@
-"""Every interactive view (reference_impl.widgets.VIEWS), built once per test process and shared by the tests."""
+"""Every interactive view (course.views.VIEWS), built once per test process and shared by the tests."""
 import functools
 
-from reference_impl.widgets import VIEWS, view_moves
+from course.views import VIEWS, view_moves
 
 
 @functools.cache

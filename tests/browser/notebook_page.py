@@ -1,6 +1,6 @@
 """What a student does in JupyterLab, as Playwright calls: open a notebook, run it, move a view's controls.
 
-A view is one of reference_impl.widgets' interactive plots: a row of controls above an image and an HTML
+A view is one of course.views' interactive plots: a row of controls above an image and an HTML
 readout. Each interaction waits for what the student waits for: a new image from the kernel, then the
 kernel going idle (the readout is written in the same update, just after the image).
 """

@@ -4,11 +4,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import norms
-from .. import regularization
+from reference_impl import norms
+from reference_impl import regularization
 from ..data import load_mnist1d
 from ..fallback import implemented_or_reference
-from ..regularization import MaskDropout
+from reference_impl.regularization import MaskDropout
 from .base import PALETTE, connect_view, quick_to_draw, render_png, view_figure
 
 

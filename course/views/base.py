@@ -7,8 +7,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, LogLocator, MaxNLocator
 
-from .. import landscapes
-from ..course import PALETTE
+from reference_impl import landscapes
+from ..style import PALETTE
 
 # A loss this many times the first one counts as diverged (the views stop drawing there).
 DIVERGENCE_FACTOR = 100.0

@@ -1,23 +1,8 @@
-"""Course-wide settings: the environment's fast mode, and the look of every plot.
-
-`COURSE_FAST=1` makes every notebook run on a 2-core CPU in well under a minute (smaller data,
-fewer steps); tests and the autograder set it.
-"""
-import os
+"""The look of every plot: a colour-blind-safe palette and readable text sizes."""
 
 # Okabe-Ito palette: distinguishable with the common forms of colour blindness. Black comes last, for
 # reference lines; greys are fine too (tests/plot_accessibility.py accepts exactly these and greys).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-
-
-def fast_mode() -> bool:
-    """True when the environment asks for the small, quick version of every experiment."""
-    return os.environ.get("COURSE_FAST", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def sized(fast, full):
-    """Return `fast` in fast mode and `full` otherwise, e.g. `steps = sized(100, 2000)`."""
-    return fast if fast_mode() else full
 
 
 def use_course_style() -> None:
@@ -26,7 +11,7 @@ def use_course_style() -> None:
     Every lesson's setup cell calls it, so a plot that names no colour is still colour-blind safe and
     a legend stays readable when a notebook is projected.
     """
-    import matplotlib as mpl  # here, not at the top: the fast-mode helpers above need no plotting
+    import matplotlib as mpl  # here, not at the top: `import course` stays free of matplotlib
 
     mpl.rcParams.update({
         "axes.prop_cycle": mpl.cycler(color=PALETTE),

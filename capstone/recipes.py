@@ -5,7 +5,7 @@ from typing import Callable, Optional
 
 import torch
 
-from ..schedules import ScheduledLR, constant_lr, join, multistep_lr, one_cycle
+from reference_impl.schedules import ScheduledLR, constant_lr, join, multistep_lr, one_cycle
 
 PAPER_STEPS = 64000
 PAPER_MILESTONE_FRACTIONS = (0.5, 0.75)  # lr ÷10 at 32k and 48k of 64k iterations

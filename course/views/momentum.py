@@ -2,9 +2,9 @@
 import ipywidgets
 import numpy as np
 
-from .. import landscapes
+from reference_impl import landscapes
 from ..fallback import implemented_or_reference
-from ..optim import sgd
+from reference_impl.optim import sgd
 from .base import PathExplorer, learning_rate_slider
 
 

@@ -2,7 +2,7 @@
 import ipywidgets
 import numpy as np
 
-from .. import norms
+from reference_impl import norms
 from ..data import load_mnist1d
 from ..fallback import implemented_or_reference
 from .base import PALETTE, connect_view, quick_to_draw, render_png, view_figure

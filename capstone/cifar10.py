@@ -1,6 +1,6 @@
 """CIFAR-10 read from local files: the official `cifar-10-python.tar.gz` (MD5-checked) or its extracted folder.
 
-Nothing is downloaded unless asked: ``python -m reference_impl.data --download`` fetches the
+Nothing is downloaded unless asked: ``python -m capstone.cifar10 --download`` fetches the
 archive once (about 163 MiB) into the data folder, $OPTDEEP_DATA or else the course cache folder.
 Images come back as uint8 arrays (N, 3, 32, 32) in the official order (R, G, B planes of 32x32 rows), so
 the whole training set takes 150 MiB and can live on a GPU; conversion to float happens there.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .mnist1d import cache_dir
+from course.data import cache_dir
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -88,7 +88,7 @@ def load_cifar10(directory=None, expected_md5=CIFAR10_MD5) -> dict:
     raise FileNotFoundError(
         f"CIFAR-10 not found in {directory}. Put {ARCHIVE_NAME} (from {CIFAR10_URL}) or its extracted "
         f"{FOLDER_NAME}/ folder there, set OPTDEEP_DATA to the folder that holds them, or download it once with\n"
-        f"    python -m reference_impl.data --download --data-dir {directory}")
+        f"    python -m capstone.cifar10 --download --data-dir {directory}")
 
 
 def download_cifar10(directory=None) -> Path:
@@ -117,7 +117,7 @@ def split_validation(data, size=5000, seed=0) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m reference_impl.data",
+    parser = argparse.ArgumentParser(prog="python -m capstone.cifar10",
                                      description="Check for, or explicitly download, CIFAR-10.")
     parser.add_argument("--data-dir", type=Path, default=None, help=f"folder (default {data_dir()})")
     parser.add_argument("--download", action="store_true", help="download the official archive (needs internet)")
@@ -153,3 +153,7 @@ def synthetic_cifar10(train_size=512, test_size=256, seed=0, noise=48.0) -> dict
     x, y = draw(train_size)
     x_test, y_test = draw(test_size)
     return {"x": x, "y": y, "x_test": x_test, "y_test": y_test}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,10 +2,10 @@
 import ipywidgets
 import numpy as np
 
-from .. import schedules as reference_schedules
+from reference_impl import schedules as reference_schedules
 from ..data import load_mnist1d
 from ..fallback import implemented_or_reference
-from ..train import smooth
+from ..experiments import smooth
 from .base import (DIVERGENCE_FACTOR, PALETTE, controls_row, learning_rate_slider, quick_to_draw, render_png,
                    view_figure)
 

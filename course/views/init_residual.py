@@ -2,7 +2,7 @@
 import ipywidgets
 import numpy as np
 
-from .. import init
+from reference_impl import init
 from ..fallback import implemented_or_reference
 from .base import PALETTE, connect_view, log_limits, quick_to_draw, render_png, view_figure
 

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..data.cifar10 import load_cifar10, split_validation
-from ..models.resnet import build_model
+from .cifar10 import load_cifar10, split_validation
+from reference_impl.models.resnet import build_model
 from .augment import normalize, random_crop_flip
 from .recipes import RECIPES
 

@@ -1,7 +1,7 @@
 """Command line for the capstones' training: what notebooks 08 and 09 run, on one device or under torchrun.
 
-    python -m reference_impl.train --model resnet56 --recipe paper --out-dir runs/resnet56-seed0
-    torchrun --nproc_per_node 4 -m reference_impl.train --model resnet110 --recipe fast --out-dir runs/r110
+    python -m capstone --model resnet56 --recipe paper --out-dir runs/resnet56-seed0
+    torchrun --nproc_per_node 4 -m capstone --model resnet110 --recipe fast --out-dir runs/r110
 """
 import argparse
 import dataclasses
@@ -10,13 +10,13 @@ import os
 import torch
 import torch.distributed as dist
 
-from .cifar import TrainConfig, resolve_device, train_cifar
+from .trainer import TrainConfig, resolve_device, train_cifar
 from .recipes import RECIPES
 
 
 def parse_config(argv=None):
     """A TrainConfig from command-line flags named after its fields (--out-dir for out_dir, --compile, ...)."""
-    parser = argparse.ArgumentParser(prog="python -m reference_impl.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m capstone", description=__doc__.splitlines()[0])
     for field in dataclasses.fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")
         if field.type in (bool, "bool"):

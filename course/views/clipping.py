@@ -3,9 +3,9 @@ import ipywidgets
 import numpy as np
 import torch
 
-from .. import clipping
+from reference_impl import clipping
 from ..fallback import implemented_or_reference
-from ..models import adding_problem
+from reference_impl.models import adding_problem
 from .base import (DIVERGENCE_FACTOR, PALETTE, connect_view, learning_rate_slider, log_limits, quick_to_draw,
                    render_png, view_figure)
 
@@ -235,3 +235,13 @@ def clipping_explorers(clip_grad_norm=None, clip_grad_value=None, steps=40, leng
 
 # ---------------------------------------------------------------------------------------------
 # Lessons 06 and 07: normalization by batch size, dropout rate, and depth/initialization.
+
+
+def clipping_vector_explorer():
+    """Lesson 05's first view as the notebook shows it, with the reference clipping functions."""
+    return clipping_explorers()[0]
+
+
+def clipping_training_explorer():
+    """Lesson 05's second view as the notebook shows it, with the reference clipping functions."""
+    return clipping_explorers()[1]
