@@ -12,7 +12,8 @@ from test_optim_sgd import FLOAT64, SEEDS, SHAPES, STEPS, assert_same_path, grad
 from autograder import checks
 from autograder.mistakes import adaptive as mistakes
 from reference_impl.optim import (
-    Adam, AdamW, RMSprop, adam_step, adam_update, adamw_step, adamw_update, rmsprop_step, rmsprop_update,
+    Adam, AdamW, RMSprop, adam_step, adam_update, adamw_step, adamw_update, amsgrad_step, rmsprop_step,
+    rmsprop_update,
 )
 
 TORCH = {RMSprop: torch.optim.RMSprop, Adam: torch.optim.Adam, AdamW: torch.optim.AdamW}
@@ -105,6 +106,22 @@ def test_pure_rule_on_numpy_follows_torch(ours, data, shape, seed):
 
 
 @CLASSES
+@FOREACH
+def test_a_deep_copied_optimizer_continues_like_torch(ours, foreach):
+    """copy.deepcopy and pickling keep what Optimizer.__getstate__ returns: the foreach switch must survive too."""
+    shapes, seed, copy_at = [(3,), (2, 2)], 0, 5
+    gradients = gradient_stream(shapes, seed, STEPS)
+    paths = []
+    for optimizer_class, options in ((ours, {"foreach": foreach}), (TORCH[ours], {})):
+        params = make_params(shapes, seed)
+        optimizer = optimizer_class(params, lr=0.01, **options)
+        first_part = run(optimizer, params, gradients[:copy_at])
+        params, optimizer = copy.deepcopy((params, optimizer))
+        paths.append(first_part + run(optimizer, params, gradients[copy_at:]))
+    assert_same_path(*paths)
+
+
+@CLASSES
 def test_foreach_leaves_the_gradient_untouched(ours):
     """With L2 weight decay the gradient plus λp is a new tensor: p.grad itself must not change."""
     params = make_params([(3, 2)], 0)[:1]
@@ -164,10 +181,11 @@ def test_adamw_decays_before_the_step_and_adam_l2_does_not_equal_it():
         lambda p, g, s: rmsprop_step(p, g, s["exp_avg"], 0.1, 0.9, 1e-8),
         lambda p, g, s: rmsprop_update(p, g, {"square_avg": s["exp_avg"]}, lr=0.1, alpha=0.9, eps=1e-8,
                                        weight_decay=0.1, momentum=0.9, centered=True),
-        lambda p, g, s: adam_step(p, g, s, 0.1, 0.9, 0.999, 1e-8, amsgrad=True),
+        lambda p, g, s: adam_step(p, g, s, 0.1, 0.9, 0.999, 1e-8),
+        lambda p, g, s: amsgrad_step(p, g, s, 0.1, 0.9, 0.999, 1e-8),
         lambda p, g, s: adamw_step(p, g, s, 0.1, 0.9, 0.999, 1e-8, 0.1),
     ],
-    ids=["rmsprop_step", "rmsprop_update", "adam_step", "adamw_step"],
+    ids=["rmsprop_step", "rmsprop_update", "adam_step", "amsgrad_step", "adamw_step"],
 )
 def test_rules_do_not_modify_their_inputs(call):
     state = {"step": 3.0, "exp_avg": np.array([0.3, -0.7]), "exp_avg_sq": np.array([0.2, 0.1])}

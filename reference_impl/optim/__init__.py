@@ -1,13 +1,14 @@
-"""Optimizers as pure update rules plus thin torch.optim.Optimizer classes built on them.
+"""Optimizers as pure update rules plus thin torch.optim.Optimizer classes built on them, one file per algorithm.
 
-A rule maps ``(param, grad, state, **hyperparameters) -> (new_param, new_state)``. Rules use only
-arithmetic on their inputs, so the same function updates NumPy arrays in the lessons and torch
-tensors inside an optimizer, and nothing is modified in place.
+A rule maps ``(param, grad, state, **hyperparameters) -> (new_param, new_state)`` and modifies nothing in
+place; the same function updates NumPy arrays in the lessons and torch tensors inside an optimizer. Each file
+also holds the vectorized (foreach) version of its rule where it has one; base.py holds the step loop and the
+switch between the two.
 """
 from .base import RuleOptimizer
 from .sgd import SGD, ema_momentum_step, gd_step, heavy_ball_step, nesterov_step, sgd_update
 from .rmsprop import RMSprop, rmsprop_step, rmsprop_update
-from .adam import Adam, AdamW, adam_step, adam_update, adamw_step, adamw_update
+from .adam import Adam, AdamW, adam_step, adam_update, adamw_step, adamw_update, amsgrad_step
 
 __all__ = [
     "RuleOptimizer",
@@ -26,4 +27,5 @@ __all__ = [
     "adam_update",
     "adamw_step",
     "adamw_update",
+    "amsgrad_step",
 ]

@@ -11,6 +11,9 @@ $$b_t = \mu b_{t-1} + (1-d)\, g_t, \qquad p_t = p_{t-1} - \eta b_t .$$
 With $d = 0$ and $\mu = \beta$, $v_t = (1-\beta) b_t$ when both start at zero, so the two paths are
 identical when $\eta = (1-\beta)\,\alpha$: heavy-ball with learning rate $\eta$ is EMA momentum with
 learning rate $\eta / (1-\beta)$.
+
+Read in order: the lesson's rules (`gd_step`, `ema_momentum_step`, `heavy_ball_step`, `nesterov_step`), then
+torch.optim.SGD's whole rule for one tensor (`sgd_update`: weight decay, then one of them), then the optimizer.
 """
 from .base import RuleOptimizer
 
@@ -68,7 +71,7 @@ def sgd_update(param, grad, state, *, lr, momentum=0.0, dampening=0.0, weight_de
 
 
 class SGD(RuleOptimizer):
-    """Drop-in equivalent of torch.optim.SGD (without `maximize`), built on `sgd_update`."""
+    """Drop-in equivalent of torch.optim.SGD (without `maximize` or a foreach path), built on `sgd_update`."""
 
     rule = staticmethod(sgd_update)
 
