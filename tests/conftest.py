@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import settings
 
+from course.data import load_mnist1d
 from reference_impl.models import MLP
 
 # The tests' models are tiny: extra intra-op threads only spin against each other and against
@@ -15,6 +16,13 @@ torch.set_num_threads(1)
 # (the first torch call in a process is slow), and keep no example database in the work tree.
 settings.register_profile("course", derandomize=True, deadline=None, database=None, max_examples=25)
 settings.load_profile("course")
+
+
+def pytest_configure(config):
+    """Generate MNIST-1D into the course cache once, before pytest-xdist starts its workers: the views and
+    notebooks then read it, instead of each worker generating it at its first use."""
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist), not a worker
+        load_mnist1d()
 
 
 @pytest.fixture

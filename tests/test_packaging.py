@@ -118,3 +118,29 @@ def test_requires_python_admits_3_10_and_the_running_interpreter(pyproject):
 
 def test_torch_lower_bound_is_at_least_2_4(pyproject_requirements):
     assert lower_bound(pyproject_requirements["torch"]) >= (2, 4)
+
+
+def read_constraints():
+    """`{name: version}` of constraints.txt's `name==version` lines, names as in PEP 503."""
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version.strip()
+    return pins
+
+
+def test_constraints_pin_every_dependency_inside_pyprojects_bounds(pyproject_requirements):
+    from packaging.specifiers import SpecifierSet
+
+    pins = read_constraints()
+    for name, clauses in pyproject_requirements.items():
+        if name == "torch":
+            continue  # pinned by the Makefile's TORCH_SPEC, so that a machine's own CUDA build can be reused
+        assert name in pins, f"constraints.txt pins no version of {name}: run `make constraints`"
+        assert pins[name] in SpecifierSet(",".join(clauses)), f"constraints.txt pins {name}=={pins[name]} outside {clauses}"
+
+
+def test_constraints_leave_torch_to_the_makefile():
+    assert "torch" not in read_constraints()
+    assert re.search(r"^TORCH_SPEC \?= torch==\d", (ROOT / "Makefile").read_text(), flags=re.MULTILINE)
