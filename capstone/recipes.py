@@ -1,17 +1,46 @@
-"""Training recipes for the CIFAR ResNets: the paper's, and a fast one. Each fixes the optimizer and lr schedule."""
+"""Training recipes for the CIFAR ResNets: what the trainer is given, and the named ones (the paper's, a fast one).
+
+A `Recipe` is plain functions and numbers: an optimizer factory, the lr (and optionally momentum) as functions of the
+step, an optional gradient-clipping function, the batch size and the run's length. The command line builds one by
+name (`RECIPES`); notebook 09 builds one from the student's own optimizer, schedule and clipping; both hand it to
+the same `capstone.trainer.train`.
+"""
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Optional
 
 import torch
 
-from reference_impl.schedules import ScheduledLR, constant_lr, join, multistep_lr, one_cycle
+from reference_impl.schedules import constant_lr, join, multistep_lr, one_cycle
 
 PAPER_STEPS = 64000
+PAPER_BATCH_SIZE = 128
 PAPER_MILESTONE_FRACTIONS = (0.5, 0.75)  # lr ÷10 at 32k and 48k of 64k iterations
 # ResNet-110 starts at lr 0.01 for about 400 iterations, "then go back to 0.1" (He et al. 2016, section 4.2).
 PAPER_WARMUP_STEPS = 400
 PAPER_WARMUP_MIN_DEPTH = 110
+FAST_BATCH_SIZE = 512
+FAST_EPOCHS = 30
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a run trains, as the trainer uses it.
+
+    `make_optimizer(parameters)` builds the optimizer (any torch.optim.Optimizer, the student's own included).
+    Before step s (counted from 0) every parameter group's lr is set to `lr_at(s)`, and, when `momentum_at` is
+    given, its momentum (Adam's β1 for optimizers with betas) to `momentum_at(s)`. After each backward pass
+    `clip(parameters)`, when given, clips the gradients in place and returns their total norm before clipping,
+    as torch.nn.utils.clip_grad_norm_. The run takes `steps` batches of `batch_size` images (global, over all
+    processes), the last partial batch of each epoch dropped; the loss is cross-entropy with `label_smoothing`.
+    """
+    make_optimizer: Callable
+    lr_at: Callable
+    batch_size: int
+    steps: int
+    momentum_at: Callable | None = None
+    clip: Callable | None = None
+    label_smoothing: float = 0.0
 
 
 def paper_schedule(total_steps, warmup_steps=0):
@@ -27,49 +56,35 @@ def paper_schedule(total_steps, warmup_steps=0):
     return join([partial(constant_lr, base_lr=0.01), after_warmup], [warmup_steps])
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """Hyperparameters of a run; `schedule(total_steps, depth)` -> (lr_at, momentum_at or None), functions of the step."""
-    name: str
-    batch_size: int
-    weight_decay: float
-    nesterov: bool
-    label_smoothing: float
-    schedule: Callable
-    default_steps: Optional[int] = None
-    default_epochs: Optional[int] = None
-
-    def total_steps(self, steps_per_epoch):
-        return self.default_steps if self.default_steps is not None else self.default_epochs * steps_per_epoch
-
-    def make_optimizer(self, parameters, total_steps, depth):
-        """torch SGD (momentum 0.9) driven by a ScheduledLR that sets the lr (and momentum) every step."""
-        lr_at, momentum_at = self.schedule(total_steps, depth)
-        optimizer = torch.optim.SGD(parameters, lr=lr_at(0), momentum=0.9, weight_decay=self.weight_decay,
-                                    nesterov=self.nesterov)
-        return optimizer, ScheduledLR(optimizer, lr_at, momentum_at)
+def paper_recipe(depth, train_images, batch_size=None, steps=None, epochs=None):
+    """He et al. 2016: SGD with momentum 0.9 and weight decay 1e-4, batch 128, lr 0.1 ÷10 at 1/2 and 3/4 of 64k
+    iterations (or of `steps`, or of `epochs` passes over `train_images`); from depth 110, lr 0.01 for the first
+    400/64k of the run."""
+    batch_size = batch_size or PAPER_BATCH_SIZE
+    if steps is None:
+        steps = PAPER_STEPS if epochs is None else epochs * (train_images // batch_size)
+    warmup_steps = round(PAPER_WARMUP_STEPS * steps / PAPER_STEPS) if depth >= PAPER_WARMUP_MIN_DEPTH else 0
+    lr_at = paper_schedule(steps, warmup_steps)
+    return Recipe(partial(torch.optim.SGD, lr=lr_at(0), momentum=0.9, weight_decay=1e-4), lr_at, batch_size, steps)
 
 
-def _paper(total_steps, depth):
-    warmup = round(PAPER_WARMUP_STEPS * total_steps / PAPER_STEPS) if depth >= PAPER_WARMUP_MIN_DEPTH else 0
-    return paper_schedule(total_steps, warmup), None
+def fast_recipe(depth, train_images, batch_size=None, steps=None, epochs=None):
+    """Larger batch (512), one-cycle lr up to 0.4 with momentum cycling, Nesterov, weight decay 5e-4, label
+    smoothing 0.1, 30 epochs: about a fifth of the paper's. Untuned on a GPU yet; `depth` is not used."""
+    batch_size = batch_size or FAST_BATCH_SIZE
+    if steps is None:
+        steps = (epochs or FAST_EPOCHS) * (train_images // batch_size)
 
-
-def _fast(total_steps, depth):
-    # One-cycle (Smith 2018) with linear phases and momentum cycling 0.95 -> 0.85 -> 0.95. The scheduler
-    # is asked for the lr once more after the last step: clamp to the schedule's end.
+    # One-cycle (Smith 2018) with linear phases, momentum 0.95 -> 0.85 -> 0.95. Defined past the last step
+    # too, as torch's schedulers are: it keeps the final value.
     def at(step):
-        return one_cycle(min(step, total_steps - 1), max_lr=0.4, total_steps=total_steps, pct_start=0.25,
+        return one_cycle(min(step, steps - 1), max_lr=0.4, total_steps=steps, pct_start=0.25,
                          anneal_strategy="linear")
 
-    return (lambda step: at(step)[0]), (lambda step: at(step)[1])
+    lr_at, momentum_at = (lambda step: at(step)[0]), (lambda step: at(step)[1])
+    return Recipe(partial(torch.optim.SGD, lr=lr_at(0), momentum=momentum_at(0), weight_decay=5e-4, nesterov=True),
+                  lr_at, batch_size, steps, momentum_at=momentum_at, label_smoothing=0.1)
 
 
-RECIPES = {
-    # He et al. 2016: SGD 0.1, momentum 0.9, weight decay 1e-4, batch 128, 64k iterations.
-    "paper": Recipe("paper", batch_size=128, weight_decay=1e-4, nesterov=False, label_smoothing=0.0,
-                    schedule=_paper, default_steps=PAPER_STEPS),
-    # Larger batch, one-cycle lr, Nesterov, label smoothing: about a fifth of the paper's epochs. Untuned on GPU yet.
-    "fast": Recipe("fast", batch_size=512, weight_decay=5e-4, nesterov=True, label_smoothing=0.1,
-                   schedule=_fast, default_epochs=30),
-}
+# name -> recipe(depth, train_images, batch_size=None, steps=None, epochs=None); None keeps the recipe's own.
+RECIPES = {"paper": paper_recipe, "fast": fast_recipe}

@@ -1,20 +1,28 @@
-"""A fast training loop for CIFAR ResNets on one GPU (or several under torchrun), that also runs on a CPU.
+"""The capstones' one training loop for CIFAR models: on one GPU, on several under torchrun, or on a CPU.
 
-Speed comes from keeping the host out of the way: the whole data set sits on the device as uint8, each
-batch is cropped, flipped and normalized there, the model runs in channels_last memory order under bf16
-autocast (CUDA only; float32 elsewhere), optionally compiled, and losses and accuracies are summed in
-device tensors that are read back only every `nan_check_every` steps and at the end of each epoch.
-Batches have a fixed size (the last partial batch of an epoch is dropped) so compiled graphs are reused.
-Checkpoints hold everything the run depends on (model, optimizer, schedule, the augmentation generator
-and torch's global RNG states), so a resumed run continues exactly as if it had never stopped.
+What it trains with comes in as a `capstone.recipes.Recipe` (an optimizer factory, the lr as a function of the
+step, optional momentum and clipping functions, batch size, length): the command line builds the paper's or
+the fast recipe, notebooks 08/09 build theirs from the student's own optimizer, schedule and clipping.
+
+Speed comes from keeping the host out of the way: the whole data set sits on the device as uint8, each batch
+is cropped, flipped and normalized there, the model runs in channels_last memory order under bf16 autocast
+(CUDA only; float32 elsewhere), optionally compiled, and losses, accuracies and gradient norms are summed in
+device tensors that are read back only every `nan_check_every` steps and at the end of each epoch. Batches
+have a fixed size (the last partial batch of an epoch is dropped) so compiled graphs are reused.
+
+Timing is reported honestly: moving the data to the device is measured on its own, each epoch's training time
+with CUDA events on a GPU (a wall clock on a CPU), evaluation apart from training, and the first epoch a process
+trains, which pays for torch.compile, cuDNN autotuning and memory allocation, is marked `warm_up`.
+Checkpoints hold everything the run depends on (model, optimizer, step, the augmentation generator and torch's
+global RNG states), so a resumed run continues exactly as if it had never stopped.
 """
 import csv
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
 
 import torch
 import torch.distributed as dist
@@ -22,10 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .cifar10 import load_cifar10, split_validation
-from reference_impl.models.resnet import build_model
 from .augment import normalize, random_crop_flip
-from .recipes import RECIPES
 
 
 class TrainingDiverged(RuntimeError):
@@ -34,25 +39,15 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class TrainConfig:
-    """One run. `steps` or `epochs` (else the recipe's length) and `batch_size` (else the recipe's) are global,
-    over all processes; `train_size`/`test_size` use the first images only (quick CPU runs)."""
-    model: str = "resnet20"
-    recipe: str = "paper"
-    steps: Optional[int] = None
-    epochs: Optional[int] = None
-    batch_size: Optional[int] = None
-    seed: int = 0
-    device: Optional[str] = None  # None: CUDA when available, else CPU
+    """Where and how the loop runs; what it trains with is the Recipe. The caller seeds and builds the model."""
+    seed: int = 0  # the batch order and augmentation
+    device: str | None = None  # None: CUDA when available, else CPU
     compile: bool = False
     channels_last: bool = True
     bf16: bool = True  # autocast to bfloat16 on CUDA; CPU runs stay float32
-    validation_size: int = 0  # > 0: hold out this many training images (He et al. use 5000) and evaluate on them
-    train_size: Optional[int] = None
-    test_size: Optional[int] = None
-    data_dir: Optional[str] = None
-    out_dir: Optional[str] = None  # results.json, results.csv and checkpoint.pt go here (process 0 only)
+    out_dir: str | None = None  # results.json, results.csv and checkpoint.pt go here (process 0 only)
     checkpoint_every: int = 1  # epochs; 0 disables checkpoints
-    resume: bool = False  # continue from out_dir/checkpoint.pt when it exists
+    resume: bool = False  # `train` continues from out_dir/checkpoint.pt when it exists
     nan_check_every: int = 100  # steps between the host reading back the divergence flag
     eval_batch_size: int = 1000
     progress: bool = True
@@ -62,45 +57,80 @@ def resolve_device(name=None):
     return torch.device(name if name else ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
-class CifarTrainer:
-    """Trains `config.model` on ``data = {"x", "y", "x_test", "y_test"[, "x_val", "y_val"]}`` (uint8 images (N, 3, 32, 32)).
+class DeviceTimer:
+    """Seconds of device work between `start()` and `stop()`: CUDA events on a GPU, a wall clock otherwise."""
 
-    `run()` trains to the end and returns the history (one dict per epoch). Inside torch.distributed
-    (e.g. torchrun) the model is wrapped in DistributedDataParallel and each process takes its share of
-    every global batch; all processes draw the same batch order from the same seed.
+    def __init__(self, device):
+        self.cuda = device.type == "cuda"
+
+    def start(self):
+        if self.cuda:
+            self.begin, self.end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            self.begin.record()
+        else:
+            self.begin = time.perf_counter()
+
+    def stop(self):
+        if self.cuda:
+            self.end.record()
+            self.end.synchronize()
+            return self.begin.elapsed_time(self.end) / 1000
+        return time.perf_counter() - self.begin
+
+
+def apply_schedule(optimizer, recipe, step):
+    """Set every parameter group's lr, and momentum (β1 where the group has betas) when the recipe schedules it,
+    to the recipe's values for `step`."""
+    lr = recipe.lr_at(step)
+    momentum = None if recipe.momentum_at is None else recipe.momentum_at(step)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+        if momentum is not None:
+            if "betas" in group:
+                group["betas"] = (momentum, *group["betas"][1:])
+            else:
+                group["momentum"] = momentum
+
+
+class Trainer:
+    """Trains `model` as `recipe` says on ``data = {"x", "y"[, "x_val", "y_val"][, "x_test", "y_test"]}`` (uint8
+    images (N, 3, 32, 32), int64 labels), evaluating on the val and test splits after every epoch.
+
+    `run()` trains to `recipe.steps` and returns the history (one dict per epoch). Inside torch.distributed
+    (e.g. torchrun) the model is wrapped in DistributedDataParallel and each process takes its share of every
+    global batch; all processes draw the same batch order from the same seed.
     """
 
-    def __init__(self, config, data):
-        self.config = config
-        self.recipe = RECIPES[config.recipe]
-        self.device = resolve_device(config.device)
+    def __init__(self, model, data, recipe, config=None):
+        self.config, self.recipe = config or TrainConfig(), recipe
+        self.device = resolve_device(self.config.device)
         distributed = dist.is_available() and dist.is_initialized()
         self.rank, self.world_size = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
-        self.batch_size = config.batch_size or self.recipe.batch_size
-        if self.batch_size % self.world_size:
-            raise ValueError(f"batch size {self.batch_size} does not split over {self.world_size} processes")
+        if recipe.batch_size % self.world_size:
+            raise ValueError(f"batch size {recipe.batch_size} does not split over {self.world_size} processes")
+        self.timer = DeviceTimer(self.device)
+        self.timer.start()
         self.arrays = {name: torch.as_tensor(array).to(self.device) for name, array in data.items()}
-        self.steps_per_epoch = len(self.arrays["x"]) // self.batch_size
+        self.data_to_device_seconds = self.timer.stop()
+        self.steps_per_epoch = len(self.arrays["x"]) // recipe.batch_size
         if self.steps_per_epoch < 1:
-            raise ValueError(f"{len(self.arrays['x'])} training images make no batch of {self.batch_size}")
-        self.total_steps = (config.steps or (config.epochs and config.epochs * self.steps_per_epoch)
-                            or self.recipe.total_steps(self.steps_per_epoch))
+            raise ValueError(f"{len(self.arrays['x'])} training images make no batch of {recipe.batch_size}")
 
-        torch.manual_seed(config.seed)  # same initial weights in every process
-        self.model = build_model(config.model).to(self.device)
-        if config.channels_last:
+        self.model = model.to(self.device)
+        if self.config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.optimizer, self.scheduler = self.recipe.make_optimizer(
-            self.model.parameters(), self.total_steps, self.model.depth)
+        self.model.train()
+        self.optimizer = recipe.make_optimizer(self.model.parameters())
         self.network = self.model
         if self.world_size > 1:
             self.network = nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-        if config.compile:
+        if self.config.compile:
             self.network = torch.compile(self.network)
-        self.use_bf16 = config.bf16 and self.device.type == "cuda"
-        self.generator = torch.Generator(self.device).manual_seed(config.seed)
-        self.step, self.epoch, self.history = 0, 0, []
+        self.use_bf16 = self.config.bf16 and self.device.type == "cuda"
+        self.generator = torch.Generator(self.device).manual_seed(self.config.seed)
+        self.step, self.epoch, self.history, self.diverged = 0, 0, [], False
+        self.warmed_up = False  # whether this process has trained an epoch (and so paid the one-time costs)
         self.progress_bar = None  # only `run` shows one: train_epoch called on its own (tests, benchmarks) is quiet
 
     # --- one epoch ---------------------------------------------------------------------------------------
@@ -108,48 +138,65 @@ class CifarTrainer:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16)
 
     def train_epoch(self):
-        """Train one epoch (fewer steps if the run ends inside it), evaluate, append and return its history row."""
-        config, device = self.config, self.device
-        local_batch = self.batch_size // self.world_size
+        """Train one epoch (fewer steps if the run ends inside it), evaluate, append and return its history row.
+
+        A NaN or infinite loss ends the epoch at the next check; its row (with `diverged_at_step`) is still
+        appended, then TrainingDiverged is raised.
+        """
+        recipe, config, device = self.recipe, self.config, self.device
+        local_batch = recipe.batch_size // self.world_size
         order = torch.randperm(len(self.arrays["x"]), device=device, generator=self.generator)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
+        norm_sum, norm_max = torch.zeros((), device=device), torch.zeros((), device=device)
         first_bad_step = torch.full((), -1, device=device, dtype=torch.long)
-        steps = min(self.steps_per_epoch, self.total_steps - self.step)
-        start = time.perf_counter()
-        for index in range(steps):
-            batch = order[index * self.batch_size:(index + 1) * self.batch_size]
+        bad_step = None
+        steps = min(self.steps_per_epoch, recipe.steps - self.step)
+        done = 0
+        self.timer.start()
+        while done < steps and bad_step is None:
+            batch = order[done * recipe.batch_size:(done + 1) * recipe.batch_size]
             batch = batch[self.rank * local_batch:(self.rank + 1) * local_batch]
             images = normalize(random_crop_flip(self.arrays["x"][batch], self.generator), config.channels_last)
             labels = self.arrays["y"][batch]
+            apply_schedule(self.optimizer, recipe, self.step)
             with self.autocast():
                 logits = self.network(images)
-                loss = F.cross_entropy(logits, labels, label_smoothing=self.recipe.label_smoothing)
+                loss = F.cross_entropy(logits, labels, label_smoothing=recipe.label_smoothing)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if recipe.clip is not None:
+                norm = torch.as_tensor(recipe.clip(self.model.parameters()), device=device).float()
+                norm_sum += norm
+                norm_max = torch.maximum(norm_max, norm)
             self.optimizer.step()
-            self.scheduler.step()
             self.step += 1
+            done += 1
             loss = loss.detach().float()
             loss_sum += loss
             correct += (logits.argmax(1) == labels).sum()
             # Remember the first bad step on the device; the host looks only every nan_check_every steps.
             first_bad_step = torch.where(torch.isfinite(loss) | (first_bad_step >= 0), first_bad_step, self.step)
             if self.step % config.nan_check_every == 0:
-                self._stop_if_diverged(first_bad_step)
+                bad_step = self._first_bad_step(first_bad_step)
             if self.progress_bar is not None:
                 self.progress_bar.update(1)
-        self._stop_if_diverged(first_bad_step)
+        seconds = self.timer.stop()
+        if bad_step is None:
+            bad_step = self._first_bad_step(first_bad_step)
         totals = torch.stack([loss_sum, correct.float()])
         if self.world_size > 1:
             dist.all_reduce(totals)
-        train_loss, train_correct = totals.tolist()  # waits for the device: the epoch's time is complete
-        train_seconds = time.perf_counter() - start
+        train_loss, train_correct = totals.tolist()
         self.epoch += 1
         row = {"epoch": self.epoch, "step": self.step, "lr": self.optimizer.param_groups[0]["lr"],
-               "train_loss": train_loss / (steps * self.world_size),
-               "train_accuracy": train_correct / (steps * self.batch_size),
-               "train_seconds": train_seconds, "images_per_second": steps * self.batch_size / train_seconds}
+               "train_loss": train_loss / (done * self.world_size),
+               "train_accuracy": train_correct / (done * recipe.batch_size),
+               "seconds": seconds, "images_per_second": done * recipe.batch_size / seconds,
+               "warm_up": not self.warmed_up}
+        self.warmed_up = True
+        if recipe.clip is not None:
+            row["gradient_norm"], row["gradient_norm_max"] = (norm_sum / done).item(), norm_max.item()
         start = time.perf_counter()
         for split in ("val", "test"):
             if f"x_{split}" in self.arrays:
@@ -157,18 +204,21 @@ class CifarTrainer:
                     self.arrays[f"x_{split}"], self.arrays[f"y_{split}"])
         row["eval_seconds"] = time.perf_counter() - start
         self.history.append(row)
+        if bad_step is not None:
+            row["diverged_at_step"] = bad_step
+            raise TrainingDiverged(
+                f"the training loss became NaN or infinite at step {bad_step} (epoch {self.epoch}, lr then "
+                f"{recipe.lr_at(bad_step - 1):.4g}). Stopped: lower the learning rate, add warmup or gradient "
+                f"clipping, and check the inputs.")
         return row
 
-    def _stop_if_diverged(self, first_bad_step):
+    def _first_bad_step(self, first_bad_step):
+        """The first step (counted from 1) whose loss was NaN or infinite in any process, or None."""
         if self.world_size > 1:
             first_bad_step = first_bad_step.clone()
             dist.all_reduce(first_bad_step, op=dist.ReduceOp.MAX)
         bad_step = int(first_bad_step)
-        if bad_step >= 0:
-            raise TrainingDiverged(
-                f"the training loss became NaN or infinite at step {bad_step} (epoch {self.epoch + 1}, "
-                f"lr then {self.scheduler.lr_functions[0](bad_step - 1):.4g}). Stopped: lower the learning "
-                f"rate, add warmup or gradient clipping, and check the inputs.")
+        return bad_step if bad_step >= 0 else None
 
     @torch.no_grad()
     def evaluate(self, images, labels):
@@ -187,33 +237,45 @@ class CifarTrainer:
 
     # --- the whole run -----------------------------------------------------------------------------------
     def run(self):
-        """Train to `total_steps`, writing results and checkpoints (process 0) after each epoch; return the history."""
+        """Train to `recipe.steps`, writing results and checkpoints (process 0) after each epoch; return the
+        history. Raises TrainingDiverged (after writing the results) when the loss becomes NaN or infinite."""
         config = self.config
         out_dir = Path(config.out_dir) if config.out_dir else None
         writes = out_dir is not None and self.rank == 0
         if writes:
             out_dir.mkdir(parents=True, exist_ok=True)
-        self.progress_bar = tqdm(total=self.total_steps, initial=self.step, desc=config.model,
+        self.progress_bar = tqdm(total=self.recipe.steps, initial=self.step, desc=type(self.model).__name__,
                                  disable=not config.progress or self.rank != 0)
         try:
-            while self.step < self.total_steps:
+            while self.step < self.recipe.steps:
                 row = self.train_epoch()
                 self.progress_bar.set_postfix({key: f"{row[key]:.3f}" for key in ("train_loss", "test_accuracy")
                                                if key in row})
                 if writes:
                     self.write_results(out_dir)
-                    finished = self.step >= self.total_steps
+                    finished = self.step >= self.recipe.steps
                     if config.checkpoint_every and (self.epoch % config.checkpoint_every == 0 or finished):
                         self.save_checkpoint(out_dir / "checkpoint.pt")
+        except TrainingDiverged:
+            self.diverged = True
+            if writes:
+                self.write_results(out_dir)
+            raise
         finally:
             self.progress_bar.close()
             self.progress_bar = None
         return self.history
 
+    def summary(self):
+        """What results.json holds: the settings, the run's size and timing, whether it diverged, the history."""
+        return {"config": asdict(self.config), "batch_size": self.recipe.batch_size, "total_steps": self.recipe.steps,
+                "step": self.step, "diverged": self.diverged, "data_to_device_seconds": self.data_to_device_seconds,
+                "history": self.history}
+
     def write_results(self, out_dir):
-        """results.json (config and history) and results.csv (one row per epoch), for the notebooks' plots."""
-        summary = {"config": asdict(self.config), "total_steps": self.total_steps, "history": self.history}
-        (out_dir / "results.json").write_text(json.dumps(summary, indent=1))
+        """results.json (the summary) and results.csv (one row per epoch), for the notebooks' plots."""
+        # default=str: a device given as torch.device rather than a name
+        (out_dir / "results.json").write_text(json.dumps(self.summary(), indent=1, default=str))
         columns = list(dict.fromkeys(key for row in self.history for key in row))
         with open(out_dir / "results.csv", "w", newline="") as file:
             writer = csv.DictWriter(file, fieldnames=columns)
@@ -222,10 +284,10 @@ class CifarTrainer:
 
     # --- checkpoints -------------------------------------------------------------------------------------
     def state_dict(self):
+        # No scheduler state: the lr and momentum are functions of `step`.
         state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                 "scheduler": self.scheduler.state_dict(), "generator": self.generator.get_state(),
-                 "cpu_rng": torch.get_rng_state(), "step": self.step, "epoch": self.epoch,
-                 "history": self.history, "config": asdict(self.config)}
+                 "generator": self.generator.get_state(), "cpu_rng": torch.get_rng_state(), "step": self.step,
+                 "epoch": self.epoch, "history": self.history}
         if torch.cuda.is_available():
             state["cuda_rng"] = torch.cuda.get_rng_state_all()
         return state
@@ -233,7 +295,6 @@ class CifarTrainer:
     def load_state_dict(self, state):
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["cpu_rng"])
         if "cuda_rng" in state and torch.cuda.is_available():
@@ -252,23 +313,25 @@ class CifarTrainer:
         self.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
 
 
-def prepare_data(config):
-    """CIFAR-10 from `config.data_dir`, cut to train_size/test_size, with a validation split when asked."""
-    data = load_cifar10(config.data_dir)
-    if config.validation_size:
-        data = split_validation(data, config.validation_size, seed=config.seed)
-    for split, size in (("", config.train_size), ("_test", config.test_size)):
-        if size is not None:
-            data[f"x{split}"], data[f"y{split}"] = data[f"x{split}"][:size], data[f"y{split}"][:size]
-    return data
+def train(model, data, recipe, config=None):
+    """Train `model` (built and seeded by the caller) as `recipe` says on `data` (see Trainer), resuming from
+    config.out_dir/checkpoint.pt when config.resume and it exists; return the run's summary (Trainer.summary):
 
+    ``{"config", "batch_size", "total_steps", "step", "diverged", "data_to_device_seconds", "history"}``, one
+    history dict per epoch with epoch, step, lr, train_loss, train_accuracy, seconds (training only: CUDA events
+    on a GPU), images_per_second, warm_up, gradient_norm and gradient_norm_max (mean and largest total norm
+    before clipping, when the recipe clips), val/test loss and accuracy, eval_seconds.
 
-def train_cifar(config, data=None):
-    """Train as `config` says (data read with `prepare_data` unless given), resuming from out_dir when asked;
-    return the CifarTrainer after its run (history in `.history`, model in `.model`)."""
-    trainer = CifarTrainer(config, data if data is not None else prepare_data(config))
+    A run whose loss becomes NaN or infinite stops there and comes back with ``diverged`` True (its last row
+    says at which step) and a warning saying what to try; the model is trained in place.
+    """
+    config = config or TrainConfig()
+    trainer = Trainer(model, data, recipe, config)
     checkpoint = Path(config.out_dir) / "checkpoint.pt" if config.out_dir else None
     if config.resume and checkpoint is not None and checkpoint.exists():
         trainer.load_checkpoint(checkpoint)
-    trainer.run()
-    return trainer
+    try:
+        trainer.run()
+    except TrainingDiverged as error:
+        warnings.warn(str(error), RuntimeWarning, stacklevel=2)
+    return trainer.summary()

@@ -7,14 +7,14 @@ import tarfile
 import numpy as np
 import pytest
 
-from capstone.cifar10 import (CIFAR10_MD5, FOLDER_NAME, TEST_BATCH, TRAIN_BATCHES, load_cifar10,
-                                         split_validation)
+from capstone.cifar10 import CIFAR10_MD5, FOLDER_NAME, TEST_BATCH, TRAIN_BATCHES, load_cifar10, split_validation
 
 
 def write_cifar10_like(directory, images_per_batch=20, seed=0, archive=False):
     """Write a small CIFAR-10 of the official format under `directory`: pickled dicts with uint8 `data`
     (N, 3072: the R, G, B planes of each image) and a list of `labels`, in cifar-10-batches-py/ or, with
-    `archive`, in cifar-10-python.tar.gz. Returns (the arrays as the reader should return them, the archive's MD5 or None)."""
+    `archive`, in cifar-10-python.tar.gz. Returns (the arrays as the reader should return them, the archive's MD5
+    or None)."""
     rng = np.random.default_rng(seed)
     batches = {}
     for name in (*TRAIN_BATCHES, TEST_BATCH):

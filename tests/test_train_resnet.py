@@ -1,4 +1,5 @@
-"""The capstones' CIFAR training loop on the CPU: augmentation, recipes, exact resume, divergence, CLI, DDP (gloo)."""
+"""The capstones' one CIFAR training loop on the CPU: augmentation, recipes, exact resume, divergence, CLI,
+DDP (gloo), and the optimizer, schedule and clipping a notebook injects."""
 import json
 import os
 import subprocess
@@ -10,11 +11,12 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from test_cifar10 import write_cifar10_like
 
 from capstone.augment import random_crop_flip
 from capstone.recipes import RECIPES, paper_schedule
-from capstone.trainer import CifarTrainer, TrainConfig, TrainingDiverged
-from test_cifar10 import write_cifar10_like
+from capstone.trainer import TrainConfig, Trainer, TrainingDiverged, apply_schedule, train
+from reference_impl.models import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,9 +28,19 @@ def tiny_data(train=256, test=64, seed=0):
 
 
 def tiny_config(**overrides):
-    settings = {"model": "resnet8", "recipe": "paper", "epochs": 3, "batch_size": 64, "device": "cpu",
-                "progress": False, "seed": 3}
-    return TrainConfig(**{**settings, **overrides})
+    return TrainConfig(**{"device": "cpu", "progress": False, "seed": 3, **overrides})
+
+
+def paper_recipe_for(data, epochs=3):
+    """The paper's recipe for ResNet-8 at batch 64, as the command line builds it."""
+    return RECIPES["paper"](8, len(data["x"]), batch_size=64, epochs=epochs)
+
+
+def tiny_trainer(data, epochs=3, **overrides):
+    """A Trainer of ResNet-8 (initialized from the config's seed, as the command line does) with the paper's recipe."""
+    config = tiny_config(**overrides)
+    torch.manual_seed(config.seed)
+    return Trainer(build_model("resnet8"), data, paper_recipe_for(data, epochs), config)
 
 
 # --- augmentation --------------------------------------------------------------------------------------------
@@ -76,24 +88,26 @@ def test_paper_schedule_divides_by_ten_at_32k_and_48k():
 
 
 def test_resnet110_warmup_returns_to_0_1_and_keeps_the_milestones():
-    lr_at, momentum_at = RECIPES["paper"].schedule(64000, depth=110)
+    recipe = RECIPES["paper"](110, 50000, steps=64000)
+    lr_at, momentum_at = recipe.lr_at, recipe.momentum_at
     assert momentum_at is None
     assert [lr_at(s) for s in (0, 399, 400, 31999, 32000, 48000)] == pytest.approx(
         [0.01, 0.01, 0.1, 0.1, 0.01, 0.001])
     # And through torch's optimizer, as the training loop drives it.
     model = torch.nn.Linear(2, 2)
-    optimizer, scheduler = RECIPES["paper"].make_optimizer(model.parameters(), 64000, depth=110)
+    optimizer = recipe.make_optimizer(model.parameters())
     lrs = []
-    for _ in range(401):
+    for step in range(401):
+        apply_schedule(optimizer, recipe, step)
         lrs.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
-        scheduler.step()
     assert lrs[0] == pytest.approx(0.01) and lrs[399] == pytest.approx(0.01) and lrs[400] == pytest.approx(0.1)
-    assert RECIPES["paper"].schedule(64000, depth=56)[0](0) == pytest.approx(0.1)  # only ResNet-110 warms up
+    assert RECIPES["paper"](56, 50000, steps=64000).lr_at(0) == pytest.approx(0.1)  # only ResNet-110 warms up
 
 
 def test_fast_recipe_is_one_cycle_with_momentum_cycling():
-    lr_at, momentum_at = RECIPES["fast"].schedule(1000, depth=20)
+    recipe = RECIPES["fast"](20, 50000, steps=1000)
+    lr_at, momentum_at = recipe.lr_at, recipe.momentum_at
     assert lr_at(249) == pytest.approx(0.4) and lr_at(0) == pytest.approx(0.4 / 25)
     assert momentum_at(249) == pytest.approx(0.85) and momentum_at(999) == pytest.approx(0.95)
     assert lr_at(1000) == lr_at(999)  # asked once past the end: stays at the final value
@@ -102,13 +116,13 @@ def test_fast_recipe_is_one_cycle_with_momentum_cycling():
 # --- the loop ------------------------------------------------------------------------------------------------
 def test_resume_from_a_checkpoint_is_bit_identical(tmp_path):
     data = tiny_data()
-    uninterrupted = CifarTrainer(tiny_config(), data)
+    uninterrupted = tiny_trainer(data)
     uninterrupted.run()
 
-    first_part = CifarTrainer(tiny_config(), data)
+    first_part = tiny_trainer(data)
     first_part.train_epoch()
     first_part.save_checkpoint(tmp_path / "checkpoint.pt")
-    resumed = CifarTrainer(tiny_config(seed=99), data)  # the checkpoint, not the seed, decides what follows
+    resumed = tiny_trainer(data, seed=99)  # the checkpoint, not the seed, decides what follows
     resumed.load_checkpoint(tmp_path / "checkpoint.pt")
     resumed.run()
 
@@ -119,22 +133,24 @@ def test_resume_from_a_checkpoint_is_bit_identical(tmp_path):
 
 
 def test_run_writes_results_and_resumes_from_out_dir(tmp_path):
-    from capstone.trainer import train_cifar
+    def train_tiny(epochs, **overrides):
+        torch.manual_seed(3)
+        return train(build_model("resnet8"), tiny_data(), paper_recipe_for(tiny_data(), epochs),
+                     tiny_config(out_dir=str(tmp_path), **overrides))
 
-    config = tiny_config(epochs=2, out_dir=str(tmp_path), validation_size=0)
-    trainer = train_cifar(config, tiny_data())
+    trainer = train_tiny(2)
     summary = json.loads((tmp_path / "results.json").read_text())
     assert [row["epoch"] for row in summary["history"]] == [1, 2]
     assert {"train_loss", "test_accuracy", "lr", "images_per_second"} <= set(summary["history"][0])
     assert (tmp_path / "results.csv").read_text().count("\n") == 3
     # Asked for more epochs with resume, it continues from the checkpoint instead of starting again.
-    longer = train_cifar(tiny_config(epochs=3, out_dir=str(tmp_path), resume=True), tiny_data())
-    assert longer.step == 12 and [row["epoch"] for row in longer.history] == [1, 2, 3]
-    assert longer.history[:2] == trainer.history
+    longer = train_tiny(3, resume=True)
+    assert longer["step"] == 12 and [row["epoch"] for row in longer["history"]] == [1, 2, 3]
+    assert longer["history"][:2] == trainer["history"]
 
 
 def test_nan_loss_stops_with_a_clear_message():
-    trainer = CifarTrainer(tiny_config(nan_check_every=2), tiny_data())
+    trainer = tiny_trainer(tiny_data(), nan_check_every=2)
     with torch.no_grad():
         trainer.model.fc.bias.fill_(float("nan"))
     with pytest.raises(TrainingDiverged, match="NaN or infinite at step 1 .*lower the learning rate"):
@@ -160,7 +176,7 @@ def ddp_worker(rank, world_size, init_file, out_dir):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
     try:
-        trainer = CifarTrainer(tiny_config(epochs=1), tiny_data(train=128))
+        trainer = tiny_trainer(tiny_data(train=128), epochs=1)
         trainer.run()
         torch.save(trainer.model.state_dict(), Path(out_dir) / f"rank{rank}.pt")
     finally:
@@ -171,7 +187,7 @@ def ddp_worker(rank, world_size, init_file, out_dir):
 def test_ddp_with_gloo_keeps_replicas_identical(tmp_path):
     mp.spawn(ddp_worker, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
     states = [torch.load(tmp_path / f"rank{rank}.pt", weights_only=True) for rank in (0, 1)]
-    initial = CifarTrainer(tiny_config(), tiny_data(train=128)).model.state_dict()
+    initial = tiny_trainer(tiny_data(train=128)).model.state_dict()
     changed = False
     for name, value in states[0].items():
         assert torch.equal(value, states[1][name]) or "running" in name or "num_batches" in name, name
