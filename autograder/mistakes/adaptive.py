@@ -3,6 +3,9 @@
 Each dict maps a description that completes "That is what you get if you ..." to a rule with the
 exercise's signature that makes exactly that mistake.
 """
+import torch
+
+from . import optimizer_ignoring
 
 
 def _rmsprop(p, g, v, lr, alpha, eps, average=None, scale=None):
@@ -75,11 +78,10 @@ ADAMW = {
     **{description: _adamw(wrong_adam, _decoupled) for description, wrong_adam in ADAM.items()},
 }
 
-# Hyperparameter changes that reproduce a mistake in a whole optimizer, for autograder.checks.check_optimizer.
 OPTIMIZER = {
-    "ignore weight_decay": {"weight_decay": 0.0},
-    "ignore eps (use the default 1e-8)": {"eps": 1e-8},
-    "ignore betas (use the default (0.9, 0.999))": {"betas": (0.9, 0.999)},
+    "ignore weight_decay": optimizer_ignoring(torch.optim.AdamW, weight_decay=0.0),
+    "ignore eps (use the default 1e-8)": optimizer_ignoring(torch.optim.AdamW, eps=1e-8),
+    "ignore betas (use the default (0.9, 0.999))": optimizer_ignoring(torch.optim.AdamW, betas=(0.9, 0.999)),
 }
 
 
@@ -89,4 +91,5 @@ EXERCISES = {
     "rmsprop_step": {"rmsprop_step": RMSPROP},
     "adam_step": {"adam_step": ADAM},
     "adamw_step": {"adamw_step": ADAMW},
+    "optimizer": {"AdamW": OPTIMIZER},
 }

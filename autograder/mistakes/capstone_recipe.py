@@ -31,12 +31,6 @@ MAKE_OPTIMIZER = {
     "use Adam with L2 weight decay (torch.optim.Adam) instead of AdamW's decoupled decay":
         _wrong(adamw=lambda p, c: _adam(p, c, optimizer_class=torch.optim.Adam)),
 }
-# The same mistakes as hyperparameter changes of the reference, for autograder.checks.check_optimizer.
-MAKE_OPTIMIZER_CHANGES = {
-    "ignore weight_decay": {"weight_decay": 0.0},
-    "ignore nesterov": {"nesterov": False},
-    "use Adam with L2 weight decay (torch.optim.Adam) instead of AdamW's decoupled decay": {"decoupled": False},
-}
 
 
 def _lr(step, peak_lr, total_steps, warmup_steps, *, warmup_from_zero=False, cosine_over_all=False, linear=False):

@@ -3,6 +3,9 @@
 Each dict maps a description that completes "That is what you get if you ..." to a rule with the
 exercise's signature that makes exactly that mistake.
 """
+import torch
+
+from . import optimizer_ignoring
 
 GD_STEP = {
     "add the gradient instead of subtracting it (p + lr·g)": lambda p, g, lr: p + lr * g,
@@ -55,12 +58,11 @@ NESTEROV = {
         lambda p, g, buf, lr, m: (p - lr * m * (g if buf is None else m * buf + g), g if buf is None else m * buf + g),
 }
 
-# Hyperparameter changes that reproduce a mistake in a whole optimizer, for autograder.checks.check_optimizer.
 OPTIMIZER = {
-    "ignore weight_decay": {"weight_decay": 0.0},
-    "ignore nesterov": {"nesterov": False},
-    "ignore dampening": {"dampening": 0.0},
-    "ignore momentum": {"momentum": 0.0},
+    "ignore weight_decay": optimizer_ignoring(torch.optim.SGD, weight_decay=0.0),
+    "ignore nesterov": optimizer_ignoring(torch.optim.SGD, nesterov=False),
+    "ignore dampening": optimizer_ignoring(torch.optim.SGD, dampening=0.0),
+    "ignore momentum": optimizer_ignoring(torch.optim.SGD, momentum=0.0),
 }
 
 
@@ -71,4 +73,5 @@ EXERCISES = {
     "ema_momentum": {"ema_momentum_step": EMA_MOMENTUM},
     "heavy_ball": {"heavy_ball_step": HEAVY_BALL},
     "nesterov": {"nesterov_step": NESTEROV},
+    "optimizer": {"MomentumSGD": OPTIMIZER},
 }

@@ -1,0 +1,55 @@
+"""Comparisons called by the lessons' self-checks and hidden tests, as ``checks.check_rule(...)`` etc.
+
+Each check raises AssertionError with a message that says in words what differs, where (which entry, at
+which step) and, when the answer behaves like a known wrong answer, which mistake it looks like:
+"… That is what you get if you forget the bias."
+
+``mistakes=`` means the same in every check: a dict mapping a description, which completes the sentence
+"That is what you get if you …", to a wrong answer of the same kind as the one checked, called exactly as
+the student's answer is called: a wrong function for `check_function`, a wrong rule for `check_rule`, a wrong
+schedule for `check_schedule`, a wrong Optimizer class for `check_optimizer`, a wrong nn.Module class for
+`check_module`. The check runs each wrong answer on the same inputs as the student's and names the first one
+that gives the same values, up to the first place where the student's answer differs from the reference.
+The catalogues in autograder/mistakes/ hold such wrong answers with each exercise's signature; where a
+lesson checks something built from the answer (``first_output(layer_norm_forward)``), it builds the wrong
+ones the same way.
+
+Layout, one idea a module:
+- compare.py: `first_difference` (where two values first differ: numbers, arrays, tensors, dicts, tuples,
+  lists, None), `mistake_hint`, `describe`, `is_close`, `assert_close`;
+- trajectory.py: `check_trajectory`, the one loop every check below runs (record, compare, name the mistake);
+- functions.py: plain functions (`check_function`, `check_function_on_fresh_inputs`, `first_output`);
+- optimizers.py: update rules and torch.optim.Optimizer classes (`check_rule`, `check_rule_with_state`,
+  `check_rule_against_torch`, `torch_rule`, `check_optimizer`);
+- modules.py: torch modules (`check_module`);
+- schedules.py: learning-rate schedules (`check_schedule`, `torch_schedule_values`);
+- statistics.py: random functions (`check_statistics`, `binomial_tolerance`, `sample_variance_tolerance`);
+- in_place.py: functions that change their inputs (`check_in_place`, `parameters_from`,
+  `parameter_observations`).
+
+Notebooks import this package, so it imports nothing heavier than NumPy and torch. The public functions are
+plain attributes of this module, which the grading kernel's guard (autograder/kernel_guard.py) protects.
+"""
+from .compare import assert_close, describe, first_difference, is_close, mistake_hint
+from .functions import check_function, check_function_on_fresh_inputs, first_output
+from .in_place import check_in_place, parameter_observations, parameters_from
+from .modules import check_module
+from .optimizers import (
+    STATELESS,
+    check_optimizer,
+    check_rule,
+    check_rule_against_torch,
+    check_rule_with_state,
+    torch_rule,
+)
+from .schedules import check_schedule, torch_schedule_values
+from .statistics import binomial_tolerance, check_statistics, sample_variance_tolerance
+from .trajectory import check_trajectory
+
+__all__ = [
+    "STATELESS", "assert_close", "binomial_tolerance", "check_function", "check_function_on_fresh_inputs",
+    "check_in_place", "check_module", "check_optimizer", "check_rule", "check_rule_against_torch",
+    "check_rule_with_state", "check_schedule", "check_statistics", "check_trajectory", "describe",
+    "first_difference", "first_output", "is_close", "mistake_hint", "parameter_observations", "parameters_from",
+    "sample_variance_tolerance", "torch_rule", "torch_schedule_values",
+]

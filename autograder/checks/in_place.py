@@ -1,0 +1,49 @@
+"""Checks of functions that work by changing their inputs, e.g. clipping gradients or training a model."""
+import numpy as np
+import torch
+
+from .compare import snapshot
+from .trajectory import check_trajectory
+
+
+def check_in_place(student, reference, make_args, *, observe, mistakes=None, rtol=1e-6, atol=1e-10, what=None):
+    """Compare what `student` and `reference` return and what they leave in their inputs.
+
+    Each is called on fresh inputs ``make_args()`` (a tuple of positional arguments, built identically every
+    time); its result and ``observe(args)`` afterwards (a dict {description: array or None} read from the
+    inputs, e.g. each parameter's gradient) are compared; an entry may rightly be None (a parameter
+    without a gradient). `mistakes`: wrong functions with the student's signature.
+    """
+    def outcome(function, _count):
+        args = make_args()
+        result = function(*args)
+        return [{"the value returned": result, **observe(args)}]
+
+    check_trajectory(outcome, student, reference, what=what or getattr(student, "__name__", "your function"),
+                     mistakes=mistakes, rtol=rtol, atol=atol, why_none="")
+
+
+def parameters_from(values, grads):
+    """A function that builds fresh float64 parameters from the arrays `values`, each with `.grad` from `grads`.
+
+    A None in `grads` leaves that parameter without a gradient. Pass it, wrapped in the arguments, as
+    `make_args` of `check_in_place`, so every function compared starts from identical parameters.
+    """
+    def build():
+        parameters = []
+        for value, grad in zip(values, grads):
+            parameter = torch.tensor(np.asarray(value, dtype=float), requires_grad=True)
+            parameter.grad = None if grad is None else torch.tensor(np.asarray(grad, dtype=float))
+            parameters.append(parameter)
+        return parameters
+
+    return build
+
+
+def parameter_observations(parameters):
+    """{"parameter i": value, "the gradient of parameter i": gradient or None}: what `check_in_place` compares."""
+    observed = {}
+    for index, parameter in enumerate(parameters):
+        observed[f"the gradient of parameter {index}"] = snapshot(parameter.grad)
+        observed[f"parameter {index}"] = snapshot(parameter)
+    return observed

@@ -1,0 +1,77 @@
+"""Checks of torch modules (nn.Module classes): outputs, gradients, parameters and buffers, step by step."""
+import numpy as np
+import torch
+
+from .compare import snapshot
+from .trajectory import check_trajectory
+
+
+def check_module(student_class, expected_class, inputs, *, training, args=(), kwargs=None, mistakes=None, seed=0,
+                 rtol=1e-6, atol=1e-9):
+    """Run a student's torch module and an expected one side by side and compare everything they produce.
+
+    Both are built as ``cls(*args, **kwargs)`` and used in float64. The expected module's
+    parameters are set to random values and copied by name into the student's. Then, for each input
+    array in `inputs`, in training mode or not as `training` says (one bool per step), both run forward
+    and backward with the same random upstream gradient; the output, the input's gradient, each
+    parameter's gradient and each floating-point buffer of the expected module (e.g. running_mean)
+    are compared, first before any step (initial state; both built after seeding torch with `seed`),
+    then after every step. `mistakes`: wrong module classes.
+    """
+    kwargs = kwargs or {}
+    what = f"{student_class.__name__}({', '.join([*map(repr, args), *(f'{k}={v!r}' for k, v in kwargs.items())])})"
+
+    def run(module_class, count):
+        steps = None if count is None else count - 1  # the first record is the initial state
+        return module_trajectory(lambda: module_class(*args, **kwargs), lambda: expected_class(*args, **kwargs),
+                                 inputs[:steps], training[:steps], seed, what)
+
+    def when(index):
+        return "before any step, " if index == 0 else (
+            f"at step {index} ({'training' if training[index - 1] else 'evaluation'} mode), ")
+
+    check_trajectory(run, student_class, expected_class, what=what, when=when, mistakes=mistakes, rtol=rtol,
+                     atol=atol, why_none="autograd did not reach it.")
+
+
+def module_trajectory(make_module, make_expected, inputs, training, seed, what):
+    """[initial parameters and buffers, then per step {output, input gradient, gradients, buffers}] as arrays.
+
+    A gradient autograd does not reach is None.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # same random initialization for both, global RNG untouched
+        torch.manual_seed(seed)
+        module = make_module().double()
+    reference = make_expected().double()  # names the parameters and buffers that must exist
+    parameter_names = [name for name, _ in reference.named_parameters()]
+    buffer_names = [name for name, buffer in reference.named_buffers() if buffer.is_floating_point()]
+
+    def read(name):
+        try:
+            value = module.get_parameter(name) if name in parameter_names else module.get_buffer(name)
+        except AttributeError:
+            value = getattr(module, name, None)
+        if value is None:
+            raise AssertionError(f"{what} has no {name!r}: it needs the same parameters and buffers as "
+                                 f"{type(reference).__name__} ({', '.join(parameter_names + buffer_names)}).")
+        return value
+
+    # Snapshots: the arrays would otherwise share memory with buffers that later steps update in place.
+    records = [{f"your initial {name}": snapshot(read(name)) for name in parameter_names + buffer_names}]
+    with torch.no_grad():
+        for name in parameter_names:
+            read(name).copy_(torch.randn(read(name).shape, generator=generator, dtype=torch.float64))
+    for x, mode in zip(inputs, training):
+        module.train(mode)
+        for name in parameter_names:
+            read(name).grad = None
+        tensor = torch.tensor(np.asarray(x, dtype=float), requires_grad=True)
+        output = module(tensor)
+        upstream = torch.randn(output.shape, generator=generator, dtype=torch.float64)
+        (output * upstream).sum().backward()
+        record = {"your output": snapshot(output), "your input gradient": snapshot(tensor.grad)}
+        record.update({f"your gradient of {name}": snapshot(read(name).grad) for name in parameter_names})
+        record.update({f"your {name}": snapshot(read(name)) for name in buffer_names})
+        records.append(record)
+    return records
