@@ -2,7 +2,8 @@
 import argparse
 import sys
 
-from autograder import build, grade
+from autograder import build
+from autograder.grading import command as grade
 
 
 def make_parser():

@@ -17,12 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from fixtures.courses import fill_in  # noqa: E402
 
-from autograder.grade import grade_class  # noqa: E402
+from autograder.grading.pipeline import grade_class  # noqa: E402
+from autograder.grading.records import GradingRun  # noqa: E402
 
 
 def graded_seconds(submissions, out, jobs):
     start = time.perf_counter()
-    rows, _problems = grade_class(submissions, out, jobs=jobs)
+    rows, _problems = grade_class(GradingRun(submissions, out, jobs=jobs))
     elapsed = time.perf_counter() - start
     statuses = {row.status for row in rows}
     if statuses != {"graded"}:

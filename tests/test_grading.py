@@ -7,18 +7,28 @@ feedback pages come out.
   tests/test_grading_hostile.py.
 - Lesson 01 checks the scores of the real thing: full marks, the blank release, plausible mistakes,
   an endless loop inside one exercise, and a file that is not JSON.
+- The status rules (autograder/grading/status.py) are checked on their own, on records made here,
+  in milliseconds.
 """
 import copy
 import csv
+import signal
 import subprocess
 import sys
 
 import nbformat
 import psutil
 import pytest
+from fixtures.courses import fill_in, make_toy_course
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from autograder.build import REPO_ROOT, build_lessons
-from fixtures.courses import fill_in, make_toy_course
+from autograder.grading.execute_step import ExecuteFailure, RecordingExecute, autograde_options
+from autograder.grading.nbgrader_run import AutogradeOutcome
+from autograder.grading.records import GradingRun, Submission
+from autograder.grading.sandbox import KernelExit, Limits
+from autograder.grading.status import autograde_status
 
 
 def grade(submissions, out, *options, course_root=REPO_ROOT):
@@ -191,3 +201,79 @@ def test_lesson_01_scores(tmp_path):
     assert "NotJSONError" in rows["broken_json"]["detail"]
     graded = sorted(student for student, row in rows.items() if row["status"] == "graded")
     assert sorted(path.parent.parent.name for path in (out / "feedback").rglob("01_momentum.html")) == graded
+
+
+LOG = "nbgrader/runs/ada/toy_a/autograde.log"
+
+
+def while_handling(error, earlier):
+    """`error` as raised in an except block of `earlier`."""
+    error.__context__ = earlier
+    return error
+
+
+@pytest.mark.parametrize(("exit_status", "kernel_exit", "failure", "log_text", "expected"), [
+    (None, None, None, "", ("timed out", "grading ran past the wall-clock limit of 20 s and was stopped")),
+    (1, KernelExit(-signal.SIGXCPU), DeadKernelError("Kernel died"), "",
+     ("timed out", "killed by SIGXCPU: it used its 8 s of CPU time")),
+    (1, None, CellTimeoutError("Timeout waiting for IOPub output"), "",
+     ("timed out", "a cell ran past its time limit and could not be interrupted")),
+    (1, None, while_handling(DeadKernelError("Kernel died"), CellTimeoutError("Timeout")), "",
+     ("timed out", "a cell ran past its time limit and could not be interrupted")),
+    (1, KernelExit(3), DeadKernelError("Kernel died"), "",
+     ("kernel died", f"the kernel died (exit code 3); log: {LOG}")),
+    (1, KernelExit(-signal.SIGSEGV), DeadKernelError("Kernel died"), "",
+     ("kernel died", f"the kernel died (killed by SIGSEGV); log: {LOG}")),
+    (1, None, DeadKernelError("Kernel died"), "", ("kernel died", f"the kernel died (no exit status); log: {LOG}")),
+    (1, KernelExit(0), None, "Traceback (most recent call last):\n  ...\nValueError: bad cell metadata\n"
+     "[AutogradeApp | ERROR] There was an error processing assignment",
+     ("error", f"ValueError: bad cell metadata (log: {LOG})")),
+    (1, None, None, "", ("error", f"nbgrader autograde failed (log: {LOG})")),
+])
+def test_status_rules(tmp_path, exit_status, kernel_exit, failure, log_text, expected):
+    run = GradingRun(tmp_path / "submissions", tmp_path / "out", wall_limit=20, limits=Limits(cpu_seconds=8))
+    log = run.out / LOG
+    log.parent.mkdir(parents=True)
+    log.write_text(log_text)
+    outcome = AutogradeOutcome(exit_status, kernel_exit, failure and ExecuteFailure.of(failure), [], log)
+    assert autograde_status(run, Submission("ada", "toy_a", b"{}", (), 3.0, "key"), outcome) == expected
+
+
+def test_graded_status_names_the_interrupted_cells(tmp_path):
+    run = GradingRun(tmp_path / "submissions", tmp_path / "out")
+    submission = Submission("ada", "toy_a", b"{}", (), 3.0, "key")
+    timeout = new_output("error", ename="CellTimeoutError", evalue="", traceback=[])
+    cells = [new_code_cell("while True: pass", outputs=[timeout], metadata={"nbgrader": {"grade_id": "toy_a_square"}}),
+             new_code_cell("1 / 0", outputs=[new_output("error", ename="ZeroDivisionError", evalue="", traceback=[])]),
+             new_code_cell("while True: pass", outputs=[timeout])]
+    run.autograded_notebook(submission).parent.mkdir(parents=True)
+    nbformat.write(new_notebook(cells=cells), run.autograded_notebook(submission))
+    outcome = AutogradeOutcome(0, KernelExit(0), None, [], run.out / LOG)
+    assert autograde_status(run, submission, outcome) == \
+        ("graded", "interrupted after the time limit: toy_a_square, cell 2")
+
+
+def test_records_survive_their_files(tmp_path):
+    failure = ExecuteFailure.of(DeadKernelError("Kernel died"))
+    failure.write(tmp_path / "failure.json")
+    assert ExecuteFailure.read(tmp_path / "failure.json") == failure
+    assert failure.is_a(DeadKernelError) and failure.is_a(RuntimeError) and not failure.is_a(CellTimeoutError)
+    assert ExecuteFailure.read(tmp_path / "none.json") is None
+    assert KernelExit.read(tmp_path / "none.json") is None
+    assert (KernelExit(-signal.SIGKILL).signal, KernelExit(1).signal) == (signal.SIGKILL, None)
+
+
+def test_recording_execute_records_and_reraises(tmp_path, monkeypatch):
+    from nbgrader.preprocessors import Execute
+
+    def kernel_dies(self, *args, **kwargs):
+        raise DeadKernelError("Kernel died")
+
+    monkeypatch.setattr(Execute, "preprocess", kernel_dies)
+    with pytest.raises(DeadKernelError):
+        RecordingExecute(failure_file=str(tmp_path / "failure.json")).preprocess(new_notebook(), {})
+    assert ExecuteFailure.read(tmp_path / "failure.json").is_a(DeadKernelError)
+    options = autograde_options(tmp_path / "failure.json")
+    assert options[0] == "--Autograde.autograde_preprocessors=autograder.grading.execute_step.RecordingExecute"
+    assert "--Autograde.autograde_preprocessors=nbgrader.preprocessors.limitoutput.LimitOutput" in options
+    assert options[-1] == f"--RecordingExecute.failure_file={tmp_path / 'failure.json'}"

@@ -28,7 +28,7 @@ Layout, one idea a module:
   `parameter_observations`).
 
 Notebooks import this package, so it imports nothing heavier than NumPy and torch. The public functions are
-plain attributes of this module, which the grading kernel's guard (autograder/kernel_guard.py) protects.
+plain attributes of this module, which the grading kernel's guard (autograder/grading/kernel_guard.py) protects.
 """
 from .compare import assert_close, describe, first_difference, is_close, mistake_hint
 from .functions import check_function, check_function_on_fresh_inputs, first_output

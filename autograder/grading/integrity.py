@@ -77,7 +77,9 @@ def _uses(source):
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+                # `import torch.optim` binds `torch`; `import torch.optim as optim` binds `optim` to torch.optim.
+                top = alias.name.split(".")[0]
+                aliases[alias.asname or top] = alias.name if alias.asname else top
                 used.append(alias.name)
         elif isinstance(node, ast.ImportFrom) and node.module:
             for alias in node.names:
@@ -106,7 +108,7 @@ def _uses(source):
 
 
 def _dotted(node, aliases):
-    """'torch.optim.SGD' for the expression `optim.SGD` after `import torch.optim as optim`; None if not a name chain."""
+    """'torch.optim.SGD' for `optim.SGD` after `import torch.optim as optim`; None if not a chain of names."""
     parts = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)

@@ -1,4 +1,4 @@
-"""Find each student's notebook for each lesson, in a folder or in a zip downloaded from an LMS.
+"""Intake: find each student's notebook for each lesson, in a folder or in a zip downloaded from an LMS.
 
 Accepted shapes (<lesson> is a folder name under solutions/, e.g. 01_momentum):
 - a folder with one subfolder per student, holding <lesson>.ipynb or <lesson>/<lesson>.ipynb;
@@ -9,11 +9,16 @@ Accepted shapes (<lesson> is a folder name under solutions/, e.g. 01_momentum):
 A notebook whose name contains a lesson name but is not exactly <lesson>.ipynb ("01_momentum (1).ipynb",
 Canvas's "01_momentum-2.ipynb") is taken when it is the student's only candidate for that lesson.
 Everything that cannot be mapped to one student and one lesson is listed in `Intake.problems`.
+`read_notebook` then tells a notebook from a file that only has the name of one.
 """
 import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+
+import nbformat
+
+from autograder.build import CourseError, find_lessons, select_lessons
 
 MOODLE_FOLDER = re.compile(r"^(?P<student>.+?)_assignsubmission_\w+?_?$")
 
@@ -24,6 +29,30 @@ class Intake:
     origins: dict = field(default_factory=dict)  # (student, lesson) -> where it came from, for reports
     students: set = field(default_factory=set)
     problems: list = field(default_factory=list)  # one sentence per file that could not be mapped
+
+    def problems_of(self, student):
+        """The problems about `student`'s own files (each begins with the student's folder or name)."""
+        return [problem for problem in self.problems if problem.startswith(student)]
+
+    def lessons_submitted(self, lessons):
+        """Those of `lessons` someone handed in, in the order given."""
+        return [lesson for lesson in lessons if any(key[1] == lesson for key in self.notebooks)]
+
+
+def read_submissions(run):
+    """The run's Intake and the lessons to grade: those asked for, else every lesson someone submitted."""
+    known = find_lessons(run.course_root)
+    intake = collect(run.submissions, known)
+    lessons = select_lessons(run.lessons, run.course_root) if run.lessons else intake.lessons_submitted(known)
+    if not intake.students or not lessons:
+        raise CourseError(f"nothing to grade in {run.submissions}: it needs one folder per student holding "
+                          f"lesson notebooks (lessons: {', '.join(known)})" + problem_list(intake.problems))
+    return intake, lessons
+
+
+def problem_list(problems):
+    """The problems as indented lines, for a message or the summary."""
+    return "".join(f"\n  {problem}" for problem in problems)
 
 
 def collect(source, lessons):
@@ -83,3 +112,13 @@ def student_of(path):
 def _clean(name):
     """A student id nbgrader and the file system accept: letters, digits, '_', '-' and '.'."""
     return re.sub(r"[^\w.-]+", "_", name.strip()).strip("_") or None
+
+
+def read_notebook(data):
+    """The notebook in `data` (bytes) as nbformat 4, validated; raises when it is not a notebook.
+
+    An old (v3) notebook comes back as v4, so it is graded like any other.
+    """
+    notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+    nbformat.validate(notebook)
+    return notebook

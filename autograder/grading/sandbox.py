@@ -1,7 +1,7 @@
 """The kernel that runs a student's notebook during grading, with limits.
 
 nbgrader starts kernels through a kernelspec; `install_kernelspec` writes one, "autograder-sandbox",
-whose command is `python -m autograder.sandbox {connection_file}`. That launcher
+whose command is `python -m autograder.grading.sandbox {connection_file}`. That launcher
 
 - applies resource limits inherited by the kernel: address space (RLIMIT_AS, a memory bomb gets a
   MemoryError), CPU seconds (RLIMIT_CPU, a loop in compiled code is killed), file size (RLIMIT_FSIZE);
@@ -13,8 +13,9 @@ whose command is `python -m autograder.sandbox {connection_file}`. That launcher
   network namespaces. Where namespaces are unavailable (a container without user namespaces) the
   limits still apply and `isolation()` says what is missing, for the grader to warn;
 - points HOME and TMPDIR at a scratch folder, so a kernel's files land in its own run folder;
-- records how the kernel ended (exit code or signal) in a file, for the grader to say "kernel died"
-  with the reason, and installs autograder.kernel_guard (the integrity guard) in the kernel.
+- records how the kernel ended (its exit code, negative for a signal) in a JSON file, read back as a
+  `KernelExit` for the grader to say "kernel died" or "timed out" with the reason, and installs
+  autograder/grading/kernel_guard.py (the integrity guard) in the kernel.
 
 Settings reach the launcher through one environment variable, AUTOGRADER_SANDBOX (JSON), set by the
 grader on each nbgrader process and inherited by its kernel.
@@ -31,6 +32,9 @@ from functools import lru_cache
 from pathlib import Path
 
 KERNEL_NAME = "autograder-sandbox"
+GUARD_MODULE = "autograder.grading.kernel_guard"
+# "autograder.grading.sandbox", also when run with -m: the kernelspec and the launcher start this module again.
+THIS_MODULE = __spec__.name
 SETTINGS_VARIABLE = "AUTOGRADER_SANDBOX"
 NAMESPACES = ["unshare", "--user", "--map-root-user", "--net", "--mount"]
 
@@ -65,7 +69,8 @@ def isolation():
         return False, "the unshare command (util-linux) is not installed"
     result = subprocess.run([*NAMESPACES, "true"], capture_output=True, text=True)
     if result.returncode != 0:
-        return False, f"unshare failed ({result.stderr.strip() or result.returncode}): user namespaces are disabled here"
+        why = result.stderr.strip() or result.returncode
+        return False, f"unshare failed ({why}): user namespaces are disabled here"
     return True, ""
 
 
@@ -73,7 +78,7 @@ def install_kernelspec(jupyter_path):
     """Write the sandbox kernelspec under `jupyter_path`/kernels; put `jupyter_path` on JUPYTER_PATH to use it."""
     folder = Path(jupyter_path) / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [sys.executable, "-m", "autograder.sandbox", "{connection_file}"],
+    spec = {"argv": [sys.executable, "-m", THIS_MODULE, "{connection_file}"],
             "display_name": "Python 3 (autograder sandbox)", "language": "python"}
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
 
@@ -95,25 +100,40 @@ def launch(connection_file):
     limits = Limits(**settings["limits"])
     scratch = Path(settings["scratch"])
     scratch.mkdir(parents=True, exist_ok=True)
-    inner = [sys.executable, "-m", "autograder.sandbox", "--inside", connection_file]
+    inner = [sys.executable, "-m", THIS_MODULE, "--inside", connection_file]
     command = [*NAMESPACES, "--", *inner] if isolation()[0] else inner
     environment = {**os.environ, "HOME": str(scratch), "TMPDIR": str(scratch), "MPLCONFIGDIR": str(scratch)}
     # Jupyter interrupts a kernel by signalling its process group, this launcher included: only the kernel reacts.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     kernel = subprocess.Popen(command, env=environment, preexec_fn=lambda: _apply_limits(limits))
     returncode = kernel.wait()
-    Path(settings["exit_report"]).write_text(describe_exit(returncode, limits))
+    Path(settings["exit_report"]).write_text(json.dumps(asdict(KernelExit(returncode))))
     return 0 if returncode == 0 else 1
 
 
-def describe_exit(returncode, limits):
-    """Why a kernel process ended, in words: 'exit code 1', 'killed by SIGSEGV', or a limit it hit."""
-    if returncode >= 0:
-        return f"exit code {returncode}"
-    name = signal.Signals(-returncode).name
-    if name == "SIGXCPU":
-        return f"killed by SIGXCPU: it used its {limits.cpu_seconds} s of CPU time"
-    return f"killed by {name}"
+@dataclass(frozen=True)
+class KernelExit:
+    """How a kernel process ended, as its launcher recorded it."""
+
+    returncode: int  # the exit code, or minus the number of the signal that killed it
+
+    @classmethod
+    def read(cls, path):
+        """The record the launcher wrote at `path`, or None when it wrote none (killed with the kernel, say)."""
+        return cls(**json.loads(Path(path).read_text())) if Path(path).is_file() else None
+
+    @property
+    def signal(self):
+        """The signal that killed the kernel (signal.SIGSEGV, say), or None when it exited."""
+        return signal.Signals(-self.returncode) if self.returncode < 0 else None
+
+    def describe(self, limits):
+        """Why the kernel ended, in words: 'exit code 1', 'killed by SIGSEGV', or the limit it hit."""
+        if self.signal is None:
+            return f"exit code {self.returncode}"
+        if self.signal == signal.SIGXCPU:
+            return f"killed by SIGXCPU: it used its {limits.cpu_seconds} s of CPU time"
+        return f"killed by {self.signal.name}"
 
 
 def enter(connection_file):
@@ -121,7 +141,8 @@ def enter(connection_file):
     settings = json.loads(os.environ[SETTINGS_VARIABLE])
     if isolation()[0]:
         _hide(settings["hidden"], Path.cwd())
-    guard = f"__import__('autograder.kernel_guard').kernel_guard.install({settings['guard_report']!r})"
+    # __import__ rather than an import statement: exec_lines run in the notebook's namespace, which must stay clean.
+    guard = f"__import__({GUARD_MODULE!r}, fromlist=['install']).install({settings['guard_report']!r})"
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file,
                               f"--IPKernelApp.exec_lines={guard}"])
 

@@ -1,4 +1,4 @@
-"""Installed in every grading kernel by autograder.sandbox, before the student's first cell.
+"""Installed in every grading kernel by autograder/grading/sandbox.py, before the student's first cell.
 
 - Integrity guard: the functions and classes of the modules hidden tests rely on (NumPy's and
   torch's comparisons, autograder, reference_impl, course, capstone) are recorded when they are imported. After

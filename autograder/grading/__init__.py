@@ -1,0 +1,23 @@
+"""`python -m autograder grade`: grading a class as a pipeline of small steps, one module each.
+
+Two records travel through it (records.py): a GradingRun (the run's settings: what to grade, where
+results go, the limits) and a Submission (one student's notebook for one lesson); each submission's
+result is a Row, one line of grades.csv.
+
+    command.py          the command's options and description; builds the GradingRun
+    pipeline.py         the steps, for the class and for each submission, in order
+    intake.py           submissions folder or LMS zip -> each student's notebook per lesson; is it a notebook?
+    course_folder.py    the nbgrader course folder DIR/nbgrader: sources, releases, template gradebook
+    cache.py            results of earlier runs, reused while notebook and grading are unchanged
+    integrity.py        static flags: edited or deleted test cells, forbidden imports, patched modules
+    nbgrader_run.py     `nbgrader autograde` in its own process and gradebook, then the feedback page
+    sandbox.py          the kernel nbgrader starts: resource limits, no network, hidden folders
+    kernel_guard.py     inside that kernel: puts back helpers a student replaced, and reports it
+    execute_step.py     nbgrader's Execute step, recording the exception it gives up with
+    status.py           graded, timed out, kernel died, ... from the records the run left
+    graded_notebook.py  failed tests and interrupted cells, from the autograded notebook
+    gradebook.py        lesson points, a submission's scores, the merge into DIR/nbgrader/gradebook.db
+    report.py           grades.csv, unmapped.txt and the printed summary
+
+This package imports nothing on its own: sandbox.py and kernel_guard.py run in the student's kernel.
+"""

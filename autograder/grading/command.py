@@ -1,0 +1,92 @@
+"""Autograde a class's submissions: scores, a CSV and feedback pages.
+
+    python -m autograder grade SUBMISSIONS --out DIR [--jobs N] [--timeout S] [--wall-limit S]
+                                                     [--memory-mb MB] [--cpu-limit S]
+
+SUBMISSIONS is a folder with one subfolder per student, or a zip of one (an LMS bulk download from
+Moodle or Canvas works too): see autograder/grading/intake.py for the names it understands. Every
+file it cannot map to one student and one lesson is listed in DIR/unmapped.txt and in the summary.
+The lessons graded are those named with --lesson, otherwise every lesson someone submitted.
+
+DIR receives:
+  grades.csv        one row per student and lesson: student, lesson, status, score, max_score,
+                    the score of each graded cell (one column per grade_id), failures (each failed
+                    test's error, naming the known mistake the answer matches when there is one),
+                    flags (integrity findings, see below) and a detail that says why when
+                    something went wrong
+  feedback/<student>/<lesson>/<lesson>.html
+                    what the student gets back: their notebook as graded, with the test results
+  unmapped.txt      the files that were not graded, and why
+  nbgrader/         the nbgrader course folder: gradebook.db (every graded submission, for the
+                    Formgrader's manual grading), submitted/, autograded/, logs/, runs/ (one
+                    folder per submission with its own gradebook and result)
+
+status is one of
+  graded            nbgrader ran the notebook; a cell that ran past --timeout was interrupted and
+                    marked with an error (its exercise's tests fail), and the cells after it still ran
+  timed out         the lesson ran past --wall-limit, used up --cpu-limit, or a cell could not be
+                    interrupted; the lesson scores 0
+  kernel died       the kernel crashed (os._exit, a segfault, killed); the lesson scores 0
+  invalid notebook  the file is not a readable notebook (broken JSON, say); not graded
+  missing           no notebook for this lesson
+  error             nbgrader failed on this notebook for another reason; see detail and the log
+
+Grading is parallel (--jobs) and repeatable: each submission is autograded in its own nbgrader
+process against its own copy of the gradebook, and only this process writes DIR/nbgrader/gradebook.db,
+one submission at a time, so concurrency cannot corrupt it. Running the command again regrades
+only the submissions whose notebook or grading settings changed (all of them when a lesson's source
+changed) and reuses the earlier results of the others.
+
+Student code runs in the sandbox of autograder/grading/sandbox.py (memory, CPU time and file size
+caps, no network, the grader's folders hidden; nbgrader's LimitOutput trims what a print flood leaves
+in the graded notebook), with the test cells restored from the source and helpers guarded by
+autograder/grading/kernel_guard.py; autograder/grading/integrity.py adds the static flags.
+The command exits 0 once the batch is done, whatever the students' statuses.
+The code, one step a module: autograder/grading/__init__.py.
+"""
+import time
+from pathlib import Path
+
+from autograder.build import NBGRADER_CONFIG, REPO_ROOT
+from autograder.grading.records import DEFAULT_WALL_LIMIT, GradingRun
+from autograder.grading.sandbox import Limits
+
+
+def add_arguments(parser):
+    defaults = Limits()
+    parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                        help="folder with one subfolder per student, or a zip of one (LMS downloads too)")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="where grades.csv, feedback/ and the nbgrader course folder go")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="notebooks graded at the same time (default: %(default)s)")
+    parser.add_argument("--timeout", type=int, metavar="SECONDS",
+                        help="per-cell time limit; a cell running longer is interrupted and scores 0 "
+                             f"(default: Execute.timeout in {NBGRADER_CONFIG.name})")
+    parser.add_argument("--wall-limit", type=int, default=DEFAULT_WALL_LIMIT, metavar="SECONDS",
+                        help="time limit for grading one student's lesson, after which it is stopped "
+                             "and marked 'timed out' (default: %(default)s)")
+    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb, metavar="MB",
+                        help="address-space cap of a kernel; 0: none (default: %(default)s)")
+    parser.add_argument("--cpu-limit", type=int, default=defaults.cpu_seconds, metavar="SECONDS",
+                        help="CPU seconds a kernel may use; 0: no limit (default: %(default)s)")
+    parser.add_argument("--lesson", action="append", default=[], dest="lessons", metavar="LESSON",
+                        help="grade only this lesson (repeatable; default: every lesson someone submitted)")
+    parser.add_argument("--course-root", type=Path, default=REPO_ROOT,
+                        help="folder holding solutions/ (default: this repository)")
+
+
+def run(args):
+    """Entry point of `python -m autograder grade`; returns the exit status."""
+    # Imported here, not above: nbgrader and nbformat take seconds to import, and `python -m autograder build`
+    # (which loads this module for its options) needs neither.
+    from autograder.grading.pipeline import grade_class
+    from autograder.grading.report import print_summary
+
+    started = time.monotonic()
+    grading_run = GradingRun(args.submissions, args.out, tuple(args.lessons), args.course_root,
+                             cell_timeout=args.timeout, wall_limit=args.wall_limit, jobs=args.jobs,
+                             limits=Limits(memory_mb=args.memory_mb, cpu_seconds=args.cpu_limit))
+    rows, problems = grade_class(grading_run)
+    print_summary(rows, problems, args.out, time.monotonic() - started)
+    return 0

@@ -1,0 +1,120 @@
+"""The sandboxed nbgrader run of one submission: `nbgrader autograde` in a process of its own, then the feedback page.
+
+Each process works on the course folder with the submission's own gradebook (a copy of template.db), starts
+the sandbox's kernel (autograder/grading/sandbox.py), and is killed together with that kernel when it runs
+past the wall-clock limit. What it leaves behind is gathered into an AutogradeOutcome, from which
+autograder/grading/status.py tells the submission's status.
+"""
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from autograder.grading import sandbox
+from autograder.grading.execute_step import ExecuteFailure, autograde_options
+
+
+@dataclass(frozen=True)
+class AutogradeOutcome:
+    """What an `nbgrader autograde` process left behind."""
+
+    exit_status: int | None  # None: stopped at the wall-clock limit
+    kernel_exit: sandbox.KernelExit | None  # None: its launcher was killed with it, or no kernel started
+    execute_failure: ExecuteFailure | None  # the exception nbgrader's Execute step gave up with, if any
+    guard_events: list  # what the kernel guard undid, one sentence each (autograder/grading/kernel_guard.py)
+    log: Path  # nbgrader's log
+
+    def gave_up_with(self, exception_class):
+        """Whether nbgrader abandoned the notebook's run on an exception of `exception_class`."""
+        return self.execute_failure is not None and self.execute_failure.is_a(exception_class)
+
+
+def autograde(run, submission, notebook):
+    """Autograde `notebook`, the submission as read, in its own nbgrader process and gradebook."""
+    run_folder = run.run_folder(submission)
+    submitted = run.submitted_notebook(submission)
+    shutil.rmtree(submitted.parent, ignore_errors=True)
+    submitted.parent.mkdir(parents=True)
+    nbformat.write(notebook, submitted)
+    shutil.copy(run.course / "template.db", run_folder / "gradebook.db")
+    log, failure_file = run_folder / "autograde.log", run_folder / "execute-failure.json"
+    with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
+        # The guard report lies in the scratch folder: the kernel's sandbox hides the run folder from it.
+        kernel = sandbox.KernelSettings(run.limits, exit_report=str(run_folder / "kernel-exit.json"),
+                                        guard_report=str(Path(scratch) / ".guard-report"), scratch=scratch,
+                                        hidden=[str(path) for path in run.hidden])
+        # Unix sockets, by absolute path, so they reach a kernel in its own network namespace and working directory.
+        arguments = ["autograde", submission.lesson, "--student", submission.student, "--force",
+                     f"--Execute.kernel_name={sandbox.KERNEL_NAME}", "--KernelManager.transport=ipc",
+                     f"--KernelManager.ip={Path(scratch) / 'kernel-ipc'}",
+                     *autograde_options(failure_file)]
+        if run.cell_timeout is not None:
+            arguments.append(f"--Execute.timeout={run.cell_timeout}")
+        exit_status = run_nbgrader(run, submission, arguments, log, wall_limit=run.wall_limit,
+                                   environment=kernel.environment())
+        guard_report = Path(kernel.guard_report)
+        guard_events = guard_report.read_text().splitlines() if guard_report.is_file() else []
+    if exit_status is None:
+        # The autograded folder holds the half-done notebook: it must not get a feedback page.
+        shutil.rmtree(run.autograded_notebook(submission).parent, ignore_errors=True)
+        # Nor are the records read: the kill may have caught the kernel's launcher or nbgrader writing one.
+        return AutogradeOutcome(None, None, None, guard_events, log)
+    return AutogradeOutcome(exit_status, sandbox.KernelExit.read(kernel.exit_report),
+                            ExecuteFailure.read(failure_file), guard_events, log)
+
+
+def write_feedback(run, submission):
+    """Write the student's HTML feedback page for the lesson into out/feedback/<student>/<lesson>/."""
+    log = run.run_folder(submission) / "feedback.log"
+    arguments = ["generate_feedback", submission.lesson, "--student", submission.student, "--force"]
+    if run_nbgrader(run, submission, arguments, log) != 0:
+        print(f"warning: nbgrader generate_feedback failed for {submission.student}, {submission.lesson}; see {log}")
+        return
+    shutil.copytree(run.course / "feedback" / submission.student / submission.lesson, run.feedback_folder(submission))
+
+
+def run_nbgrader(run, submission, arguments, log, wall_limit=None, environment=None):
+    """Run `python -m nbgrader ARGUMENTS` on the course with the submission's own gradebook, its output going to `log`.
+
+    Returns the exit status, or None when it ran past `wall_limit` seconds: then it is killed
+    together with its kernel.
+    """
+    command = [sys.executable, "-m", "nbgrader", *arguments, f"--CourseDirectory.root={run.course}",
+               f"--CourseDirectory.db_url=sqlite:///{run.run_folder(submission) / 'gradebook.db'}"]
+    with open(log, "w") as log_file:
+        # Output goes to a file, not a pipe: a stuck kernel inherits it and would keep a pipe open.
+        # The course folder holds nbgrader_config.py; JUPYTER_PATH makes the sandbox kernelspec findable.
+        process = subprocess.Popen(command, cwd=run.course, stdout=log_file, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "COURSE_FAST": "1", "JUPYTER_PATH": str(run.course / "jupyter"),
+                                        **(environment or {})})
+        try:
+            return process.wait(timeout=wall_limit)
+        except subprocess.TimeoutExpired:
+            _kill_with_descendants(process.pid)
+            process.wait()
+            return None
+
+
+def _kill_with_descendants(pid):
+    """Kill a process and everything it started.
+
+    The kernel runs in a session of its own, so killing nbgrader's process group would miss it,
+    and a kernel stuck in compiled code never gets to notice that its parent is gone.
+    """
+    import psutil  # a dependency of ipykernel, so present wherever nbgrader can run a notebook
+
+    try:
+        parent = psutil.Process(pid)
+        family = parent.children(recursive=True) + [parent]
+    except psutil.NoSuchProcess:  # it finished on its own in the meantime
+        return
+    for process in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(family, timeout=10)

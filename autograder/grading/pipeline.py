@@ -1,0 +1,103 @@
+"""Grading as a pipeline: the steps a class goes through, and the steps of each submission.
+
+A class: intake -> course folder -> cache (reuse what is unchanged) -> each remaining submission, `jobs` at a
+time -> gradebook merge -> report. A submission: intake's checks (missing? a notebook?) -> integrity scan ->
+sandboxed nbgrader run -> status -> scores, failed tests and feedback page when graded -> saved for the cache.
+"""
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+import nbformat
+
+from autograder.build import CourseError
+from autograder.grading import cache, integrity, sandbox
+from autograder.grading.course_folder import prepare_course
+from autograder.grading.gradebook import (
+    lesson_max_scores,
+    make_gradebook_tool_findable,
+    merge_into_gradebook,
+    read_scores,
+)
+from autograder.grading.graded_notebook import failed_tests
+from autograder.grading.intake import read_notebook, read_submissions
+from autograder.grading.nbgrader_run import autograde, write_feedback
+from autograder.grading.records import Row, Submission
+from autograder.grading.report import write_report
+from autograder.grading.status import GRADED, INVALID, MISSING, autograde_status
+
+
+def grade_class(run):
+    """Grade every student's submissions; write grades.csv, feedback/ and unmapped.txt under run.out.
+
+    Returns the rows of grades.csv and the list of files it could not map.
+    """
+    if not run.submissions.exists():
+        raise CourseError(f"{run.submissions} does not exist")
+    if run.out == run.course_root:
+        raise CourseError("--out must not be the course root: grading writes an nbgrader course folder there")
+    make_gradebook_tool_findable()
+    intake, lessons = read_submissions(run)
+    isolated, why_not = sandbox.isolation()
+    if not isolated:
+        print(f"warning: student code runs without network isolation or hidden folders: {why_not}")
+
+    prepare_course(run, lessons)
+    fingerprint = cache.fingerprint(run, lessons)
+    max_scores = lesson_max_scores(run, lessons)
+    rows, to_grade = [], []
+    for student in sorted(intake.students):
+        for lesson in lessons:
+            notebook = intake.notebooks.get((student, lesson))
+            submission = Submission(student, lesson, notebook, tuple(intake.problems_of(student)),
+                                    max_scores[lesson], cache.cache_key(fingerprint, notebook))
+            row = cache.earlier_row(run, submission)
+            if row is None:
+                to_grade.append(submission)
+            else:
+                rows.append(row)
+    with ThreadPoolExecutor(max_workers=max(1, run.jobs)) as pool:
+        rows += pool.map(partial(grade_submission, run), to_grade)
+    merge_into_gradebook(run, [row for row in rows if row.regraded])
+    rows.sort(key=lambda row: (row.student, lessons.index(row.lesson)))
+    write_report(run, rows, lessons, intake.problems)
+    return rows, intake.problems
+
+
+def grade_submission(run, submission):
+    """Validate, autograde and write feedback for one submission; save and return its row."""
+    shutil.rmtree(run.run_folder(submission), ignore_errors=True)
+    shutil.rmtree(run.feedback_folder(submission), ignore_errors=True)
+    run.run_folder(submission).mkdir(parents=True)
+    row = _grade(run, submission)
+    row.max_score = submission.max_score
+    cache.save_row(run, submission, row)
+    return row
+
+
+def _grade(run, submission):
+    student, lesson = submission.student, submission.lesson
+    if submission.notebook is None:
+        return Row(student, lesson, MISSING, detail=f"no {lesson}.ipynb from {student}" +
+                   (f" ({'; '.join(submission.unmapped)})" if submission.unmapped else ""))
+    try:
+        notebook = read_notebook(submission.notebook)
+    # nbformat reports broken files through many types (NotJSONError, UnicodeDecodeError,
+    # jsonschema's ValidationError, AttributeError for a JSON list): any of them means "not a notebook".
+    except Exception as error:  # noqa: BLE001
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return Row(student, lesson, INVALID, detail=f"{type(error).__name__}: {first_line}"[:200])
+
+    flags = integrity.scan(notebook, nbformat.read(run.release_notebook(lesson), as_version=4),
+                           nbformat.read(run.source_notebook(lesson), as_version=4))
+    started = time.monotonic()
+    outcome = autograde(run, submission, notebook)
+    status, detail = autograde_status(run, submission, outcome)
+    row = Row(student, lesson, status, detail=detail, flags=list(dict.fromkeys(flags + outcome.guard_events)),
+              seconds=time.monotonic() - started)
+    if status == GRADED:
+        read_scores(run, submission, row)
+        row.failures = failed_tests(run.autograded_notebook(submission))
+        write_feedback(run, submission)
+    return row

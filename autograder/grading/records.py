@@ -1,0 +1,97 @@
+"""The records the grading steps pass along: the run's settings, one submission, and its line of grades.csv."""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.build import COURSE_DIRECTORY, REPO_ROOT
+from autograder.grading.sandbox import Limits
+
+DEFAULT_WALL_LIMIT = 600
+
+
+@dataclass(frozen=True)
+class GradingRun:
+    """The run's settings: what to grade, where results go, and the limits every notebook is graded under.
+
+    Only `cell_timeout`, `wall_limit` and `limits` change a grade (autograder/grading/cache.py regrades
+    when they change); the folders where results go derive from `out`.
+    """
+
+    submissions: Path  # a folder with one subfolder per student, or a zip of one
+    out: Path
+    lessons: tuple = ()  # the lessons asked for; none: every lesson someone submitted
+    course_root: Path = REPO_ROOT  # the folder holding solutions/
+    cell_timeout: int | None = None  # None: Execute.timeout of autograder/nbgrader_config.py
+    wall_limit: int = DEFAULT_WALL_LIMIT
+    limits: Limits = field(default_factory=Limits)
+    jobs: int = 1
+
+    def __post_init__(self):
+        # Absolute paths: nbgrader runs in the course folder, and the sandbox hides folders by path.
+        for name in ("submissions", "out", "course_root"):
+            object.__setattr__(self, name, Path(getattr(self, name)).resolve())
+
+    @property
+    def course(self):
+        """The nbgrader course folder: gradebook.db for the Formgrader, submitted/, autograded/, runs/."""
+        return self.out / "nbgrader"
+
+    @property
+    def feedback(self):
+        return self.out / "feedback"
+
+    @property
+    def hidden(self):
+        """What a student's kernel must not see: hidden tests, other students' notebooks, gradebooks."""
+        course_parts = ["source", "release", "submitted", "runs", "autograded", "feedback", "gradebook.db"]
+        return [*(self.course / name for name in course_parts), self.feedback, self.submissions,
+                self.course_root / COURSE_DIRECTORY.source_directory]
+
+    def source_notebook(self, lesson):
+        """The lesson's solution notebook as copied into the course folder (with its hidden tests)."""
+        return self.course / COURSE_DIRECTORY.source_directory / lesson / f"{lesson}.ipynb"
+
+    def release_notebook(self, lesson):
+        return self.course / COURSE_DIRECTORY.release_directory / lesson / f"{lesson}.ipynb"
+
+    def run_folder(self, submission):
+        """The submission's (or its Row's) own folder: its gradebook, nbgrader's logs, the kernel's end, the row."""
+        return self.course / "runs" / submission.student / submission.lesson
+
+    def submitted_notebook(self, submission):
+        return self.course / "submitted" / submission.student / submission.lesson / f"{submission.lesson}.ipynb"
+
+    def autograded_notebook(self, submission):
+        return self.course / "autograded" / submission.student / submission.lesson / f"{submission.lesson}.ipynb"
+
+    def feedback_folder(self, submission):
+        """Where the student's feedback page goes: out/feedback/<student>/<lesson>/."""
+        return self.feedback / submission.student / submission.lesson
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's notebook for one lesson, as handed in, with what grading it needs to know."""
+
+    student: str
+    lesson: str
+    notebook: bytes | None  # the file as handed in; None: nothing handed in for this lesson
+    unmapped: tuple  # the student's files that could not be mapped, named when the notebook is missing
+    max_score: float  # the lesson's points
+    cache_key: str  # digest of the notebook and of all else its grade depends on (autograder/grading/cache.py)
+
+
+@dataclass
+class Row:
+    """One line of grades.csv: a student's result on one lesson."""
+
+    student: str
+    lesson: str
+    status: str
+    detail: str = ""
+    score: float = 0.0
+    max_score: float = 0.0
+    cell_scores: dict = field(default_factory=dict)
+    failures: list = field(default_factory=list)
+    flags: list = field(default_factory=list)
+    seconds: float = 0.0
+    regraded: bool = True

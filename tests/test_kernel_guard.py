@@ -1,0 +1,183 @@
+"""The kernel guard (autograder/grading/kernel_guard.py), driven directly: a fake module, a fake notebook namespace
+and a fake IPython shell stand in for the grading kernel, so no kernel starts.
+"""
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+import types
+from types import SimpleNamespace
+
+import pytest
+
+from autograder.grading import kernel_guard
+from autograder.grading.kernel_guard import _Guard, _is_protected, _SnapshotOnImport
+
+FAKE = "reference_impl._fake_for_guard_test"
+
+
+def original_helper(x):
+    return x
+
+
+class OriginalHelper:
+    pass
+
+
+@pytest.fixture
+def fake_module(monkeypatch):
+    """A protected module in sys.modules, holding two callables, a constant and a submodule."""
+    module = types.ModuleType(FAKE)
+    module.helper, module.Helper, module.CONSTANT, module.np = original_helper, OriginalHelper, 3, types
+    monkeypatch.setitem(sys.modules, FAKE, module)
+    return module
+
+
+@pytest.fixture
+def guard(tmp_path, fake_module):
+    guard = _Guard(str(tmp_path / "report"))
+    guard.snapshot(FAKE)
+    return guard
+
+
+def report(guard):
+    with open(guard.report_path) as report_file:
+        return report_file.read().splitlines()
+
+
+@pytest.mark.parametrize(("module_name", "protected"), [
+    ("numpy", True), ("numpy.testing", True), ("torch.optim", True), ("math", True),
+    ("autograder.checks", True), ("reference_impl.optim.adam", True), ("course.views", True), ("capstone", True),
+    ("json", False), ("numpyx", False), ("courses", False), ("torch.utils.data", False),
+])
+def test_protected_modules(module_name, protected):
+    assert _is_protected(module_name) == protected
+
+
+def test_snapshot_records_the_callables_of_protected_modules_only(guard, monkeypatch):
+    assert guard.originals[FAKE] == {"helper": original_helper, "Helper": OriginalHelper}
+    monkeypatch.setitem(sys.modules, "json_like_for_guard_test", types.ModuleType("json_like_for_guard_test"))
+    guard.snapshot("json_like_for_guard_test")
+    guard.snapshot("not_imported.anywhere")
+    assert list(guard.originals) == [FAKE]
+
+
+def test_replaced_functions_are_restored_and_reported(guard, fake_module):
+    fake_module.helper = lambda x: 0
+    fake_module.Helper = object
+    guard.check({})
+    assert (fake_module.helper, fake_module.Helper) == (original_helper, OriginalHelper)
+    assert report(guard) == [f"replaced {FAKE}.helper (restored)", f"replaced {FAKE}.Helper (restored)"]
+
+
+def test_nothing_replaced_writes_no_report(guard, tmp_path):
+    guard.check({"x": 1})
+    assert not (tmp_path / "report").exists()
+
+
+def test_a_module_no_longer_imported_is_skipped(guard, monkeypatch):
+    monkeypatch.delitem(sys.modules, FAKE)
+    guard.check({})
+    assert guard.originals[FAKE]["helper"] is original_helper
+
+
+def test_rebound_names_are_restored(guard, fake_module):
+    namespace = {"helper": fake_module.helper, "fake": fake_module, "_private": fake_module.helper, "n": 1}
+    guard.check(namespace)  # the cell that imported them: the names are recorded
+    namespace.update(helper=lambda x: 0, fake=SimpleNamespace(helper=lambda x: 0), _private=None, n=2)
+    guard.check(namespace)
+    assert (namespace["helper"], namespace["fake"]) == (original_helper, fake_module)
+    assert (namespace["_private"], namespace["n"]) == (None, 2)  # private and unprotected names are the student's
+    assert report(guard) == ["rebound the name helper (restored)", "rebound the name fake (restored)"]
+
+
+def test_a_name_may_move_to_another_protected_object(guard, fake_module):
+    namespace = {"helper": fake_module.helper}
+    guard.check(namespace)
+    namespace["helper"] = fake_module.Helper
+    guard.check(namespace)
+    namespace["helper"] = "mine"
+    guard.check(namespace)
+    assert namespace["helper"] is OriginalHelper
+    assert report(guard) == ["rebound the name helper (restored)"]
+
+
+def test_the_report_accumulates_over_cells(guard, fake_module):
+    for _ in range(2):
+        fake_module.helper = print
+        guard.check({})
+    assert report(guard) == [f"replaced {FAKE}.helper (restored)"] * 2
+
+
+class _Loader(importlib.abc.Loader):
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        module.helper = original_helper
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    """Finds the module `name`, which exists nowhere on disk."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def find_spec(self, name, path, target=None):
+        return importlib.util.spec_from_loader(name, _Loader()) if name == self.name else None
+
+
+@pytest.fixture
+def importable(monkeypatch):
+    """`importable(name)` makes module `name` importable until the test ends (sys.meta_path is restored)."""
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    names = []
+
+    def make(name):
+        sys.meta_path.append(_Finder(name))
+        names.append(name)
+
+    yield make
+    for name in names:
+        sys.modules.pop(name, None)
+
+
+def test_a_protected_module_imported_later_is_snapshotted_on_import(tmp_path, importable):
+    name = "autograder._fake_imported_for_guard_test"
+    importable(name)
+    guard = _Guard(str(tmp_path / "report"))
+    sys.meta_path.insert(0, _SnapshotOnImport(guard))
+    module = importlib.import_module(name)
+    assert guard.originals[name] == {"helper": original_helper}
+    module.helper = print
+    guard.check({})
+    assert module.helper is original_helper
+
+
+def test_unprotected_imports_pass_through(tmp_path, importable):
+    importable("unprotected_fake_for_guard_test")
+    guard = _Guard(str(tmp_path / "report"))
+    assert _SnapshotOnImport(guard).find_spec("unprotected_fake_for_guard_test", None) is None
+    assert importlib.import_module("unprotected_fake_for_guard_test").helper is original_helper
+    assert guard.originals == {}
+
+
+def test_install_guards_after_every_cell(tmp_path, fake_module, monkeypatch):
+    """install() as the kernel runs it: snapshots what is imported, then checks after each cell."""
+    # Only the fake module is protected, so that the real NumPy and torch of this process stay untouched.
+    monkeypatch.setattr(kernel_guard, "PROTECTED_MODULES", set())
+    monkeypatch.setattr(kernel_guard, "PROTECTED_PACKAGES", ("reference_impl",))
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    callbacks = []
+    shell = SimpleNamespace(user_ns={}, events=SimpleNamespace(register=lambda event, callback: callbacks.append(
+        (event, callback))))
+    monkeypatch.setattr(kernel_guard, "get_ipython", lambda: shell, raising=False)
+
+    kernel_guard.install(str(tmp_path / "report"))
+    assert isinstance(sys.meta_path[0], _SnapshotOnImport)
+    [(event, after_cell)] = callbacks
+    assert event == "post_run_cell"
+    fake_module.helper = print
+    after_cell(None)
+    assert fake_module.helper is original_helper
+    assert (tmp_path / "report").read_text() == f"replaced {FAKE}.helper (restored)\n"
