@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-
 from plot_accessibility import problems
+from widget_views import built_view, every_move
+
 from course import PALETTE
 from course.views import VIEWS
-from widget_views import built_view, every_move
 
 
 def new_axes(count=1):

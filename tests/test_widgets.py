@@ -3,9 +3,9 @@ holds what every view must do)."""
 import numpy as np
 import pytest
 
+from course.views import momentum_explorer
 from reference_impl import landscapes
 from reference_impl.optim import sgd
-from course.views import momentum_explorer
 
 
 def not_implemented(*args):

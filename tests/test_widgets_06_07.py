@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from reference_impl import init, norms, regularization
+from course.experiments.init_residual import signal_std_by_layer
+from course.experiments.normalization import conv_feature_maps
 from course.views import dropout_explorer, init_explorer, norm_explorer
-from course.views.init_residual import signal_std_by_layer
-from course.views.normalization import conv_feature_maps
+from reference_impl import init, norms, regularization
 
 
 def not_implemented(*args, **kwargs):

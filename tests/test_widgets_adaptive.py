@@ -1,10 +1,10 @@
 """Lesson 02's view: student code drives it, step sizes are what the paths imply."""
 import numpy as np
 
-from reference_impl import landscapes
-from reference_impl.optim import adam, rmsprop
 from course.views import adaptive_explorer
 from course.views.base import effective_step_sizes
+from reference_impl import landscapes
+from reference_impl.optim import adam, rmsprop
 
 
 def not_implemented(*args):
@@ -44,8 +44,8 @@ def test_step_size_panel_shows_gradient_descent_as_a_constant_lr():
     np.testing.assert_allclose(effective_step_sizes(bowl, path), 0.2, rtol=1e-9)
     explorer = adaptive_explorer()
     lines = explorer._step_size_lines["Adam"]
-    np.testing.assert_allclose(lines[0].get_ydata(),
-                               effective_step_sizes(explorer.landscape_for(explorer.values()), explorer.paths["Adam"])[:, 0])
+    landscape = explorer.landscape_for(explorer.values())
+    np.testing.assert_allclose(lines[0].get_ydata(), effective_step_sizes(landscape, explorer.paths["Adam"])[:, 0])
 
 
 def test_unanswered_exercises_fall_back_to_the_reference(capsys):

@@ -1,9 +1,9 @@
 """What every interactive view must do: show its controls' values, redraw on every move, offer sensible ranges."""
 import ipywidgets
 import pytest
+from widget_views import built_view
 
 from course.views import VIEWS, view_moves
-from widget_views import built_view
 
 
 def all_controls(view):

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from reference_impl import norms
+from course.experiments.batch_norm import batch_norm_training_pass, hidden_pre_activations, train_eval_gap
 from course.views import batch_norm_explorer
-from course.views.batch_norm import (BatchNormExplorer, batch_norm_training_pass, hidden_pre_activations,
-                                               train_eval_gap)
+from course.views.batch_norm import BatchNormExplorer
+from reference_impl import norms
 
 
 @pytest.fixture(scope="module")

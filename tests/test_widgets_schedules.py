@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from reference_impl import schedules
+from course.experiments.schedules import mlp_training_losses
 from course.views import schedule_explorer
-from course.views.schedules import mlp_training_losses
+from reference_impl import schedules
 
 STEPS = 120
 

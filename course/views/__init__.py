@@ -3,15 +3,16 @@
 Figures are drawn off-screen with matplotlib's Agg canvas into an `ipywidgets.Image`, which redraws
 in one round trip without flicker and works in any Jupyter front end (no ipympl needed). Each view
 updates its artists in place rather than clearing its axes: re-creating ticks and text would cost
-more than the whole computation. One module per lesson; `base` holds what they share.
+more than the whole computation. Every view is a subclass of `View` (in `base`, with what the views share),
+and only draws: the training runs it shows come from `course.experiments`. One module per lesson.
 """
 from ..lessons import LESSONS
 from .adaptive import adaptive_explorer
-from .base import PathExplorer, control_values, learning_rate_slider, render_png, view_moves
+from .base import PathExplorer, View, control_values, learning_rate_slider, render_png, view_moves
 from .batch_norm import batch_norm_explorer
 from .clipping import clipping_explorers, clipping_training_explorer, clipping_vector_explorer
-from .init_residual import init_explorer
 from .gradient_flow import gradient_flow_explorer
+from .init_residual import init_explorer
 from .momentum import momentum_explorer
 from .normalization import dropout_explorer, norm_explorer
 from .schedules import schedule_explorer
@@ -22,7 +23,7 @@ from .schedules import schedule_explorer
 VIEWS = {f"{lesson.number} {name}": globals()[name] for lesson in LESSONS for name in lesson.views}
 
 __all__ = [
-    "PathExplorer", "VIEWS", "control_values", "learning_rate_slider", "render_png", "view_moves",
+    "PathExplorer", "VIEWS", "View", "control_values", "learning_rate_slider", "render_png", "view_moves",
     "gradient_flow_explorer",  # 00
     "momentum_explorer",  # 01
     "adaptive_explorer",  # 02

@@ -3,8 +3,9 @@ import ipywidgets
 import numpy as np
 
 from reference_impl import landscapes
-from ..fallback import implemented_or_reference
 from reference_impl.optim import adam, rmsprop, sgd
+
+from ..fallback import implemented_or_reference
 from .base import PathExplorer, learning_rate_slider
 
 

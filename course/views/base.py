@@ -1,4 +1,5 @@
-"""Shared pieces of the interactive views: rendering, palette, sliders, and trajectories on a 2-D landscape."""
+"""What the interactive views share: the View base class, rendering, sliders, and trajectories on a 2-D landscape."""
+import abc
 import io
 
 import ipywidgets
@@ -8,10 +9,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, LogLocator, MaxNLocator
 
 from reference_impl import landscapes
-from ..style import PALETTE
 
-# A loss this many times the first one counts as diverged (the views stop drawing there).
-DIVERGENCE_FACTOR = 100.0
+from ..style import PALETTE
 
 
 def view_figure(size, columns=1, width_ratios=None, **margins):
@@ -80,40 +79,72 @@ def controls_row(inputs) -> ipywidgets.Box:
     return ipywidgets.HBox(list(inputs), layout=ipywidgets.Layout(flex_flow="row wrap"))
 
 
-def connect_view(view, inputs) -> None:
-    """Give `view` an image, a readout and a widget (the inputs in a row above them), and redraw on any change.
+class View(abc.ABC):
+    """An interactive view: its controls in a row above a picture (`image`) and a readout (`readout`), all in `widget`.
 
-    `view.update()` draws the inputs' current values into `view.image` and `view.readout`; it runs once now.
+    A subclass builds its matplotlib `figure` (see `view_figure`) and its controls, then calls
+    ``super().__init__(figure, controls, options)`` last: that lays out `widget`, redraws on every change of a
+    control's value and draws the first picture. `controls` are the sliders and `options` the menus, toggles and
+    check boxes, each a dict ``{name: widget}``: tests and benchmarks move each through its values (`view_moves`).
+    The subclass implements `update()`, which draws the controls' current values into the figure and ends with
+    `show(readout)`. A view whose controls are not one row overrides `observed_widgets` and `control_panel`
+    (lesson 04's, whose `menu` swaps the row shown). Display `view.widget` in a notebook.
     """
-    inputs = list(inputs)
-    view.image = ipywidgets.Image(format="png")
-    view.readout = ipywidgets.HTML()
-    # No debounce here: while a slider's change is still unanswered, JupyterLab's widget manager keeps only
-    # the newest value and sends it when the kernel is idle again, so a fast drag costs one redraw per
-    # round trip, never a queue of stale ones.
-    for widget in inputs:
-        widget.observe(lambda _change: view.update(), names="value")
-    view.widget = ipywidgets.VBox([controls_row(inputs), view.image, view.readout])
-    view.update()
+
+    # A menu whose choice swaps `controls` and `options` for another set (lesson 04's schedules); None elsewhere.
+    menu = None
+
+    def __init__(self, figure, controls, options=None):
+        self.figure = figure
+        self.controls, self.options = controls, options or {}
+        self.image = ipywidgets.Image(format="png")
+        self.readout = ipywidgets.HTML()
+        # No debounce here: while a slider's change is still unanswered, JupyterLab's widget manager keeps only
+        # the newest value and sends it when the kernel is idle again, so a fast drag costs one redraw per
+        # round trip, never a queue of stale ones.
+        for widget in self.observed_widgets():
+            widget.observe(lambda _change: self.update(), names="value")
+        self.widget = ipywidgets.VBox([self.control_panel(), self.image, self.readout])
+        self.update()
+
+    def observed_widgets(self) -> list:
+        """Every widget whose change of value redraws the view."""
+        return [*self.controls.values(), *self.options.values()]
+
+    def control_panel(self) -> ipywidgets.Widget:
+        """What the view shows above its picture: its observed widgets in a row."""
+        return controls_row(self.observed_widgets())
+
+    def values(self) -> dict:
+        """``{name: value}`` of the controls and options shown."""
+        return {name: widget.value for name, widget in {**self.controls, **self.options}.items()}
+
+    @abc.abstractmethod
+    def update(self) -> None:
+        """Draw the current values of the controls into the figure, then `show` it with its readout."""
+
+    def show(self, readout: str) -> None:
+        """Put the figure as drawn now into `image`, and `readout` (HTML) below it."""
+        self.image.value = render_png(self.figure)
+        self.readout.value = readout
 
 
-class PathExplorer:
-    """Trajectories of several optimizers on a 2-D landscape, redrawn whenever a control moves.
+class PathExplorer(View):
+    """Trajectories of several optimizers on a 2-D landscape (lessons 01 and 02).
 
     `landscape_for(values)` returns the Landscape and `optimizers_for(values)` a dict
     ``{label: step(point, grad, state) -> (point, state)}``, both given the controls' current values
-    as a dict. Display `explorer.widget`; call `explorer.update()` to redraw by hand.
+    as a dict.
     """
 
     def __init__(self, controls, landscape_for, optimizers_for, steps=60, title="", grid=60, show_step_sizes=False):
-        self.controls = controls
         self.landscape_for = landscape_for
         self.optimizers_for = optimizers_for
         self.steps = steps
         self.title = title
         self.grid = grid
         width_ratios = (1.4, 1, 1) if show_step_sizes else (1.4, 1)
-        self.figure, (self.path_axes, self.loss_axes, *step_axes) = view_figure(
+        figure, (self.path_axes, self.loss_axes, *step_axes) = view_figure(
             (14.0 if show_step_sizes else 9.5, 3.8), len(width_ratios), width_ratios,
             left=0.05 if show_step_sizes else 0.07, right=0.98, bottom=0.13, top=0.92, wspace=0.25)
         # Optional third panel: per coordinate, |Δp| / |g|, the learning rate plain gradient descent
@@ -133,10 +164,7 @@ class PathExplorer:
         self._contours, self._drawn_landscape = None, None
         self._path_lines, self._loss_lines, self._step_size_lines = {}, {}, {}
         self.paths = {}
-        connect_view(self, controls.values())
-
-    def values(self) -> dict:
-        return {name: control.value for name, control in self.controls.items()}
+        super().__init__(figure, controls)
 
     def update(self) -> None:
         values = self.values()
@@ -146,9 +174,8 @@ class PathExplorer:
             for label, step in self.optimizers_for(values).items()
         }
         self._draw(landscape)
-        self.image.value = render_png(self.figure)
         final = ", ".join(f"{label}: {landscape.loss(path[-1]):.3g}" for label, path in self.paths.items())
-        self.readout.value = f"<b>Loss after {self.steps} steps</b> — {final}"
+        self.show(f"<b>Loss after {self.steps} steps</b> — {final}")
 
     def _draw(self, landscape) -> None:
         # Artists are updated in place rather than cleared and re-created: clearing axes rebuilds
@@ -220,7 +247,9 @@ def control_values(control, count=15):
     if isinstance(control, ipywidgets.FloatLogSlider):
         return list(np.logspace(control.min, control.max, count, base=control.base))
     values = np.linspace(control.min, control.max, count)
-    return sorted({int(round(value)) for value in values}) if isinstance(control, ipywidgets.IntSlider) else list(values)
+    if isinstance(control, ipywidgets.IntSlider):
+        return sorted({int(round(value)) for value in values})
+    return list(values)
 
 
 def view_moves(view, count=15):
@@ -228,13 +257,13 @@ def view_moves(view, count=15):
     ``control.value = value``.
 
     Each control takes each of its `control_values` in turn and is put back before the next one moves. A view
-    with a schedule menu (`view.menu`) moves the menu through its choices, then each schedule's own controls.
+    with a menu of control sets (`view.menu`) moves the menu through its choices, then each set's controls.
     """
-    menu = getattr(view, "menu", None)
+    menu = view.menu
     if menu is None:
-        yield from _control_moves({**view.controls, **getattr(view, "options", {})}, count)
+        yield from _control_moves({**view.controls, **view.options}, count)
         return
-    yield from _control_moves({"schedule": menu}, count)
+    yield from _control_moves({menu.description: menu}, count)
     original = menu.value
     for choice in menu.options:
         menu.value = choice

@@ -3,71 +3,28 @@ import ipywidgets
 import numpy as np
 
 from reference_impl import norms
+
 from ..data import load_mnist1d
+from ..experiments.batch_norm import hidden_pre_activations, train_eval_gap
 from ..fallback import implemented_or_reference
-from .base import PALETTE, connect_view, quick_to_draw, render_png, view_figure
+from .base import PALETTE, View, quick_to_draw, view_figure
 
 
-def hidden_pre_activations(data, count=1024, hidden=64, seed=0):
-    """Pre-activations of one second-layer unit of a random ReLU MLP (He init) on MNIST-1D inputs.
-
-    Computed on the first `count` training inputs: skewed and data-dependent like a real hidden unit,
-    then rescaled to mean 0 and standard deviation 1 so the sliders set the mean and spread directly.
-    """
-    rng = np.random.default_rng(seed)
-    x = np.asarray(data["x"][:count], dtype=np.float64)
-    first = np.maximum(x @ rng.normal(0, np.sqrt(2 / x.shape[1]), (x.shape[1], hidden)), 0.0)
-    unit = first @ rng.normal(0, np.sqrt(2 / hidden), hidden)
-    return (unit - unit.mean()) / unit.std()
-
-
-def batch_norm_training_pass(batch_norm, values, batch_size, momentum=0.1, min_updates=100, seed=0):
-    """Feed `values` (one channel) through `batch_norm` in shuffled minibatches, as training would.
-
-    Passes over the data until the running statistics have had at least `min_updates` updates.
-    Returns ``(train_outputs, running_mean, running_var)``: each value's training-mode output in the
-    last pass (normalized with its minibatch's statistics), and the running statistics at the end.
-    `batch_norm` has the signature of `reference_impl.norms.batch_norm`.
-    """
-    rng = np.random.default_rng(seed)
-    batches = len(values) // batch_size
-    gamma, beta = np.ones(1), np.zeros(1)
-    running_mean, running_var = np.zeros(1), np.ones(1)
-    outputs = np.full(len(values), np.nan)
-    for _ in range(-(-min_updates // batches)):  # ceiling division: whole passes
-        order = rng.permutation(len(values))[:batches * batch_size].reshape(batches, batch_size)
-        for index in order:
-            out, running_mean, running_var = batch_norm(values[index, None], gamma, beta, running_mean, running_var,
-                                                        True, momentum)
-            outputs[index] = np.asarray(out).ravel()
-    return outputs, running_mean, running_var
-
-
-def train_eval_gap(batch_norm, values, batch_size, momentum=0.1):
-    """Mean |training-mode output − evaluation-mode output| per value, after a training pass."""
-    train_outputs, running_mean, running_var = batch_norm_training_pass(batch_norm, values, batch_size, momentum)
-    eval_outputs = np.asarray(batch_norm(values[:, None], np.ones(1), np.zeros(1), running_mean, running_var,
-                                         False, momentum)[0]).ravel()
-    seen = np.isfinite(train_outputs)  # values left out of every minibatch by the drop-last split
-    return float(np.abs(train_outputs[seen] - eval_outputs[seen]).mean()), train_outputs, eval_outputs
-
-
-class BatchNormExplorer:
+class BatchNormExplorer(View):
     """Lesson 03: a hidden unit's pre-activations before and after batch norm, in training or evaluation mode.
 
     Sliders (`controls`): batch size (the powers of two of the third panel), and the shift and scale applied
-    to the pre-activations; the
-    toggle (`options["mode"]`) picks which mode's outputs are shown. Training mode normalizes each
-    value with its own minibatch's statistics; evaluation mode with the running statistics gathered
-    while training. The third panel shows how far apart the two are, by batch size.
+    to the `pre_activations`; the toggle (`options["mode"]`) picks which mode's outputs are shown. Training mode
+    normalizes each value with its own minibatch's statistics; evaluation mode with the running statistics
+    gathered while training. The third panel shows how far apart the two are, by batch size.
     """
 
     GAP_BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128, 256)
 
-    def __init__(self, batch_norm, values):
+    def __init__(self, batch_norm, pre_activations):
         self.batch_norm = batch_norm
-        self.values = values
-        self.controls = {
+        self.pre_activations = pre_activations
+        controls = {
             "batch_size": ipywidgets.SelectionSlider(options=self.GAP_BATCH_SIZES, value=8, description="batch size",
                                                      style={"description_width": "initial"}),
             "shift": ipywidgets.FloatSlider(value=0.0, min=-10.0, max=10.0, step=0.5, description="input shift",
@@ -75,8 +32,8 @@ class BatchNormExplorer:
             "scale": ipywidgets.FloatLogSlider(value=1.0, base=10, min=-1, max=2, step=0.05, description="input scale",
                                                readout_format=".3g", style={"description_width": "initial"}),
         }
-        self.options = {"mode": ipywidgets.ToggleButtons(options=["train", "eval"], value="train", description="mode")}
-        self.figure, (self.before_axes, self.after_axes, self.gap_axes) = view_figure(
+        options = {"mode": ipywidgets.ToggleButtons(options=["train", "eval"], value="train", description="mode")}
+        figure, (self.before_axes, self.after_axes, self.gap_axes) = view_figure(
             (13.0, 3.6), 3, left=0.05, right=0.98, bottom=0.15, top=0.9, wspace=0.28)
         self._before = self.before_axes.stairs(np.zeros(40), np.linspace(0, 1, 41), fill=True, color=PALETTE[0],
                                                alpha=0.7, label="pre-activations")
@@ -91,7 +48,7 @@ class BatchNormExplorer:
         self.after_axes.set(xlabel="output (γ = 1, β = 0)", ylabel="density", xlim=(-4, 4), ylim=(0, 0.8))
         self.after_axes.legend(loc="upper right", fontsize=8)
         # BN is invariant to the input's shift and scale, so one curve serves every slider setting.
-        gaps = [train_eval_gap(batch_norm, values, size)[0] for size in self.GAP_BATCH_SIZES]
+        gaps = [train_eval_gap(batch_norm, pre_activations, size)[0] for size in self.GAP_BATCH_SIZES]
         self.gap_axes.plot(self.GAP_BATCH_SIZES, gaps, color=PALETTE[2], marker="o", markersize=3,
                            label="mean |train − eval| output")
         (self._gap_marker,) = self.gap_axes.plot([], [], marker="*", markersize=14, color=PALETTE[1],
@@ -104,11 +61,11 @@ class BatchNormExplorer:
         self.gap_axes.grid(True, alpha=0.3)
         self.before_axes.legend(loc="upper right", fontsize=8)
         quick_to_draw(self.before_axes, self.after_axes, self.gap_axes, ticks=4)
-        connect_view(self, [*self.controls.values(), *self.options.values()])
+        super().__init__(figure, controls, options)
 
     def update(self) -> None:
         batch_size, mode = self.controls["batch_size"].value, self.options["mode"].value
-        inputs = self.controls["shift"].value + self.controls["scale"].value * self.values
+        inputs = self.controls["shift"].value + self.controls["scale"].value * self.pre_activations
         self.gap, train_outputs, eval_outputs = train_eval_gap(self.batch_norm, inputs, batch_size)
         self.outputs = train_outputs if mode == "train" else eval_outputs
         counts, edges = np.histogram(inputs, bins=40, density=True)
@@ -118,11 +75,10 @@ class BatchNormExplorer:
         self._after.set_data(np.histogram(shown, bins=self.after_edges, density=True)[0], self.after_edges)
         self.after_axes.set_title(f"After batch norm ({mode} mode, batch size {batch_size})")
         self._gap_marker.set_data([batch_size], [self.gap])
-        self.image.value = render_png(self.figure)
-        self.readout.value = (f"Input mean {inputs.mean():.3g}, std {inputs.std():.3g} → "
-                              f"output mean {shown.mean():.3f}, std {shown.std():.3f} ({mode} mode). "
-                              f"Training-mode outputs differ from evaluation-mode outputs by {self.gap:.3f} σ "
-                              f"on average at batch size {batch_size}.")
+        self.show(f"Input mean {inputs.mean():.3g}, std {inputs.std():.3g} → "
+                  f"output mean {shown.mean():.3f}, std {shown.std():.3f} ({mode} mode). "
+                  f"Training-mode outputs differ from evaluation-mode outputs by {self.gap:.3f} σ "
+                  f"on average at batch size {batch_size}.")
 
 
 def batch_norm_explorer(batch_norm=None, data=None):
@@ -139,5 +95,3 @@ def batch_norm_explorer(batch_norm=None, data=None):
     rule = implemented_or_reference(batch_norm, norms.batch_norm, probe)
     return BatchNormExplorer(rule, hidden_pre_activations(load_mnist1d() if data is None else data))
 
-
-# --- Lesson 00: gradient norms layer by layer -------------------------------------------------------------

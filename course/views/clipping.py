@@ -4,10 +4,11 @@ import numpy as np
 import torch
 
 from reference_impl import clipping
+
+from ..experiments.clipping import adding_problem_batches, rnn_training_run
 from ..fallback import implemented_or_reference
-from reference_impl.models import adding_problem
-from .base import (DIVERGENCE_FACTOR, PALETTE, connect_view, learning_rate_slider, log_limits, quick_to_draw,
-                   render_png, view_figure)
+from ..settings import sized
+from .base import PALETTE, View, learning_rate_slider, log_limits, quick_to_draw, view_figure
 
 
 def vector_angle_degrees(a, b):
@@ -16,26 +17,19 @@ def vector_angle_degrees(a, b):
     return 0.0 if norms == 0 else float(np.degrees(np.arccos(np.clip(np.dot(a, b) / norms, -1.0, 1.0))))
 
 
-def torch_clipper(clip, threshold):
-    """Apply `clip(parameters, threshold)` (a torch-style in-place clipping function) to NumPy gradients.
+def clipped(clip, gradient, threshold):
+    """The NumPy `gradient` as `clip(parameters, threshold)`, a torch-style in-place clipping function, leaves it.
 
-    Returns ``clip_arrays(grads) -> clipped grads``: each array becomes the `.grad` of a placeholder
-    parameter, so the student's own clipping function can drive NumPy code.
+    The gradient becomes the `.grad` of a placeholder parameter, so the student's own clipping function clips the
+    vector the view draws.
     """
-
-    def clip_arrays(grads):
-        parameters = []
-        for grad in grads:
-            parameter = torch.zeros(grad.shape, dtype=torch.float64, requires_grad=True)
-            parameter.grad = torch.tensor(grad, dtype=torch.float64)
-            parameters.append(parameter)
-        clip(parameters, threshold)
-        return [parameter.grad.numpy() for parameter in parameters]
-
-    return clip_arrays
+    parameter = torch.zeros(gradient.shape, dtype=torch.float64, requires_grad=True)
+    parameter.grad = torch.tensor(gradient, dtype=torch.float64)
+    clip([parameter], threshold)
+    return parameter.grad.numpy()
 
 
-class ClippingVectorExplorer:
+class ClippingVectorExplorer(View):
     """A 2-D gradient and what norm clipping and value clipping make of it, with the angle value clipping turns.
 
     Sliders (`controls`): the gradient's direction and length, and the threshold c. The circle of
@@ -44,7 +38,7 @@ class ClippingVectorExplorer:
 
     def __init__(self, clip_norm, clip_value):
         self.clip_norm, self.clip_value = clip_norm, clip_value
-        self.controls = {
+        controls = {
             "angle": ipywidgets.FloatSlider(value=20.0, min=0.0, max=360.0, step=1.0, description="direction (°)",
                                             style={"description_width": "initial"}),
             "length": ipywidgets.FloatLogSlider(value=4.0, base=10, min=-1, max=1, step=0.02,
@@ -54,7 +48,7 @@ class ClippingVectorExplorer:
                                                    description="threshold c", readout_format=".3g",
                                                    style={"description_width": "initial"}),
         }
-        self.figure, self.axes = view_figure((6.0, 5.0), left=0.13, right=0.97, bottom=0.12, top=0.91)
+        figure, self.axes = view_figure((6.0, 5.0), left=0.13, right=0.97, bottom=0.12, top=0.91)
         circle = np.linspace(0, 2 * np.pi, 121)
         self._unit_circle = np.stack([np.cos(circle), np.sin(circle)], axis=1)
         (self._circle,) = self.axes.plot([], [], color=PALETTE[0], linestyle=":", linewidth=1,
@@ -70,14 +64,14 @@ class ClippingVectorExplorer:
         self.axes.grid(True, alpha=0.3)
         self.axes.legend(loc="lower left", fontsize=8)
         quick_to_draw(self.axes)
-        connect_view(self, self.controls.values())
+        super().__init__(figure, controls)
 
     def update(self) -> None:
         angle, length = np.radians(self.controls["angle"].value), self.controls["length"].value
         threshold = self.controls["threshold"].value
         self.gradient = length * np.array([np.cos(angle), np.sin(angle)])
-        (self.norm_clipped,) = torch_clipper(self.clip_norm, threshold)([self.gradient])
-        (self.value_clipped,) = torch_clipper(self.clip_value, threshold)([self.gradient])
+        self.norm_clipped = clipped(self.clip_norm, self.gradient, threshold)
+        self.value_clipped = clipped(self.clip_value, self.gradient, threshold)
         for label, vector in [("gradient g", self.gradient), ("norm-clipped", self.norm_clipped),
                               ("value-clipped", self.value_clipped)]:
             self._arrows[label].set_data([0.0, vector[0]], [0.0, vector[1]])
@@ -87,62 +81,13 @@ class ClippingVectorExplorer:
         self.axes.set(xlim=(-limit, limit), ylim=(-limit, limit))
         self.angle = vector_angle_degrees(self.gradient, self.value_clipped)
         self.axes.set_title(f"Clipping at c = {threshold:.3g}: value clipping turns g by {self.angle:.1f}°")
-        self.image.value = render_png(self.figure)
-        self.readout.value = (f"g = ({self.gradient[0]:.3g}, {self.gradient[1]:.3g}), ‖g‖ = {length:.3g}, "
-                              f"c = {threshold:.3g}; "
-                              f"norm-clipped ‖g‖ = {np.linalg.norm(self.norm_clipped):.3g} "
-                              f"(turned by {vector_angle_degrees(self.gradient, self.norm_clipped):.1f}°); "
-                              f"value-clipped ‖g‖ = {np.linalg.norm(self.value_clipped):.3g} "
-                              f"(turned by {self.angle:.1f}°).")
+        self.show(f"g = ({self.gradient[0]:.3g}, {self.gradient[1]:.3g}), ‖g‖ = {length:.3g}, c = {threshold:.3g}; "
+                  f"norm-clipped ‖g‖ = {np.linalg.norm(self.norm_clipped):.3g} "
+                  f"(turned by {vector_angle_degrees(self.gradient, self.norm_clipped):.1f}°); "
+                  f"value-clipped ‖g‖ = {np.linalg.norm(self.value_clipped):.3g} (turned by {self.angle:.1f}°).")
 
 
-def rnn_training_run(inputs, targets, lr, steps, clip=None, hidden=16, recurrent_scale=1.0, seed=0):
-    """Losses and pre-clip gradient norms of a tanh RNN trained by SGD on a fixed batch sequence, in NumPy.
-
-    h_t = tanh(W_x x_t + W_h h_(t−1) + b), prediction = w_o·h_T + b_o, mean squared error. `inputs`
-    (steps, batch, length, features) and `targets` (steps, batch, 1) are NumPy arrays. `clip(grads) ->
-    grads` (e.g. from `torch_clipper`) runs between backward and the step. Returns ``(losses,
-    grad_norms)``; from the first step whose loss exceeds DIVERGENCE_FACTOR times the first (or is not
-    finite), both are NaN. Backpropagation through time by hand keeps a run to milliseconds.
-    """
-    rng = np.random.default_rng(seed)
-    features = inputs.shape[-1]
-    weights = [rng.normal(0, 1 / np.sqrt(features), (hidden, features)),
-               rng.normal(0, recurrent_scale / np.sqrt(hidden), (hidden, hidden)), np.zeros(hidden),
-               rng.normal(0, 1 / np.sqrt(hidden), (1, hidden)), np.zeros(1)]
-    losses, grad_norms = np.full(steps, np.nan), np.full(steps, np.nan)
-    for step in range(steps):
-        loss, grads = rnn_loss_and_gradients(weights, inputs[step], targets[step])
-        if not loss < DIVERGENCE_FACTOR * (losses[0] if step else loss):  # also true for NaN
-            break
-        losses[step] = loss
-        grad_norms[step] = np.sqrt(sum(np.square(grad).sum() for grad in grads))
-        if clip is not None:
-            grads = clip(grads)
-        weights = [weight - lr * grad for weight, grad in zip(weights, grads)]
-    return losses, grad_norms
-
-
-def rnn_loss_and_gradients(weights, inputs, targets):
-    """Mean squared error of the RNN of `rnn_training_run` on one batch, and its gradient for each weight."""
-    w_x, w_h, b, w_o, b_o = weights
-    states = [np.zeros((inputs.shape[0], w_h.shape[0]))]
-    for t in range(inputs.shape[1]):
-        states.append(np.tanh(inputs[:, t] @ w_x.T + states[-1] @ w_h.T + b))
-    error = states[-1] @ w_o.T + b_o - targets
-    d_out = 2 * error / error.size
-    grads = [np.zeros_like(w_x), np.zeros_like(w_h), np.zeros_like(b), d_out.T @ states[-1], d_out.sum(axis=0)]
-    d_state = d_out @ w_o
-    for t in range(inputs.shape[1], 0, -1):
-        d_pre = d_state * (1 - states[t] ** 2)
-        grads[0] += d_pre.T @ inputs[:, t - 1]
-        grads[1] += d_pre.T @ states[t - 1]
-        grads[2] += d_pre.sum(axis=0)
-        d_state = d_pre @ w_h
-    return float(np.mean(error ** 2)), grads
-
-
-class ClippedTrainingExplorer:
+class ClippedTrainingExplorer(View):
     """A recurrent net at a high learning rate, trained without clipping, with norm and with value clipping.
 
     Sliders (`controls`): learning rate, norm threshold and value threshold. Left: training loss by
@@ -153,7 +98,7 @@ class ClippedTrainingExplorer:
         self.clip_norm, self.clip_value = clip_norm, clip_value
         self.inputs, self.targets, self.steps = inputs, targets, steps
         self._cache = {}
-        self.controls = {
+        controls = {
             "lr": learning_rate_slider(0.3, low=0.01, high=3.0),
             "max_norm": ipywidgets.FloatLogSlider(value=1.0, base=10, min=-2, max=1, step=0.05,
                                                   description="norm threshold", readout_format=".3g",
@@ -162,7 +107,7 @@ class ClippedTrainingExplorer:
                                                     description="value threshold", readout_format=".3g",
                                                     style={"description_width": "initial"}),
         }
-        self.figure, (self.loss_axes, self.norm_axes) = view_figure(
+        figure, (self.loss_axes, self.norm_axes) = view_figure(
             (12.0, 3.8), 2, left=0.06, right=0.98, bottom=0.14, top=0.9, wspace=0.22)
         self._loss_lines, self._norm_lines = {}, {}
         for color, label in zip(PALETTE, ["no clipping", "norm clipping", "value clipping"]):
@@ -179,7 +124,7 @@ class ClippedTrainingExplorer:
             axes.set_xlim(0, steps)
             axes.legend(loc="upper right", fontsize=8)
         quick_to_draw(self.loss_axes, self.norm_axes)
-        connect_view(self, self.controls.values())
+        super().__init__(figure, controls)
 
     def update(self) -> None:
         lr, max_norm, clip_value = (self.controls[name].value for name in ("lr", "max_norm", "clip_value"))
@@ -190,8 +135,7 @@ class ClippedTrainingExplorer:
             # A slider moves one setting at a time, so caching each run recomputes only the runs it changes.
             key = (label, lr, threshold)
             if key not in self._cache:
-                clipper = None if clip is None else torch_clipper(clip, threshold)
-                self._cache[key] = rnn_training_run(self.inputs, self.targets, lr, self.steps, clipper)
+                self._cache[key] = rnn_training_run(self.inputs, self.targets, lr, self.steps, clip, threshold)
             self.runs[label] = self._cache[key]
         steps = np.arange(1, self.steps + 1)
         for label, (losses, grad_norms) in self.runs.items():
@@ -201,22 +145,22 @@ class ClippedTrainingExplorer:
         losses, grad_norms = zip(*self.runs.values())
         self.loss_axes.set_ylim(log_limits(*losses))
         self.norm_axes.set_ylim(log_limits(*grad_norms, [max_norm]))
-        self.image.value = render_png(self.figure)
         outcomes = []
         for label, (losses, _) in self.runs.items():
             finite = losses[np.isfinite(losses)]
             outcomes.append(f"{label}: " + (f"final loss {finite[-10:].mean():.3g}" if len(finite) == self.steps
                                             else f"<b>diverged</b> at step {len(finite) + 1}"))
-        self.readout.value = f"lr {lr:.3g} — " + "; ".join(outcomes)
+        self.show(f"lr {lr:.3g} — " + "; ".join(outcomes))
 
 
-def clipping_explorers(clip_grad_norm=None, clip_grad_value=None, steps=40, length=20, batch_size=32):
+def clipping_explorers(clip_grad_norm=None, clip_grad_value=None, steps=None, length=None, batch_size=32):
     """Lesson 05: the 2-D clipping picture and the recurrent net trained with and without clipping.
 
     Pass the student's functions (torch.nn.utils.clip_grad_norm_ / clip_grad_value_ signatures); any
-    that raise NotImplementedError are replaced by the reference. Returns ``(vector_view, training_view)``.
+    that raise NotImplementedError are replaced by the reference. The net trains for `steps` steps (40, or 20 in
+    fast mode) on sequences of `length` (20, or 10 in fast mode). Returns ``(vector_view, training_view)``.
     """
-
+    steps, length = sized(20, 40) if steps is None else steps, sized(10, 20) if length is None else length
 
     def probe(f):
         parameter = torch.zeros(2, requires_grad=True)
@@ -225,16 +169,9 @@ def clipping_explorers(clip_grad_norm=None, clip_grad_value=None, steps=40, leng
 
     clip_norm = implemented_or_reference(clip_grad_norm, clipping.clip_grad_norm, probe)
     clip_value = implemented_or_reference(clip_grad_value, clipping.clip_grad_value, probe)
-    generator = torch.Generator().manual_seed(0)
-    batches = [adding_problem(batch_size, length, generator) for _ in range(steps)]
-    inputs = np.stack([x.double().numpy() for x, _ in batches])
-    targets = np.stack([y.double().numpy() for _, y in batches])
+    inputs, targets = adding_problem_batches(steps, batch_size, length)
     return (ClippingVectorExplorer(clip_norm, clip_value),
             ClippedTrainingExplorer(clip_norm, clip_value, inputs, targets, steps))
-
-
-# ---------------------------------------------------------------------------------------------
-# Lessons 06 and 07: normalization by batch size, dropout rate, and depth/initialization.
 
 
 def clipping_vector_explorer():

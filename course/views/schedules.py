@@ -3,57 +3,22 @@ import ipywidgets
 import numpy as np
 
 from reference_impl import schedules as reference_schedules
+
 from ..data import load_mnist1d
-from ..fallback import implemented_or_reference
 from ..experiments import smooth
-from .base import (DIVERGENCE_FACTOR, PALETTE, controls_row, learning_rate_slider, quick_to_draw, render_png,
-                   view_figure)
+from ..experiments.schedules import mlp_training_losses
+from ..fallback import implemented_or_reference
+from ..settings import sized
+from .base import PALETTE, View, controls_row, learning_rate_slider, quick_to_draw, view_figure
 
 
-def mlp_training_losses(data, lrs, momenta, hidden=32, batch_size=64, seed=0):
-    """Minibatch training losses of a small ReLU MLP (inputs → `hidden` → classes) on ``data = {"x", "y"}``,
-    trained by heavy-ball SGD (torch's convention) with lr `lrs[t]` and momentum `momenta[t]` at step t.
-    From the first step whose loss exceeds DIVERGENCE_FACTOR times the first loss, losses are NaN.
-
-    Written in NumPy, with the same initialization and minibatches for every call, so a schedule's
-    loss curve costs milliseconds and two schedules differ only by the schedule.
-    """
-    x, y = np.asarray(data["x"], dtype=np.float64), np.asarray(data["y"])
-    classes, rng = int(y.max()) + 1, np.random.default_rng(seed)
-    weights = [rng.normal(0, np.sqrt(2 / x.shape[1]), (x.shape[1], hidden)), np.zeros(hidden),
-               rng.normal(0, np.sqrt(1 / hidden), (hidden, classes)), np.zeros(classes)]
-    buffers = [None] * len(weights)
-    batches = rng.integers(0, len(x), (len(lrs), batch_size))
-    losses = np.empty(len(lrs))
-    for step, (lr, momentum, batch) in enumerate(zip(lrs, momenta, batches)):
-        w1, b1, w2, b2 = weights
-        inputs, labels = x[batch], y[batch]
-        hidden_out = np.maximum(inputs @ w1 + b1, 0.0)
-        logits = hidden_out @ w2 + b2
-        logits -= logits.max(axis=1, keepdims=True)
-        log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-        losses[step] = -log_probs[np.arange(batch_size), labels].mean()
-        if not losses[step] < DIVERGENCE_FACTOR * losses[0]:  # also true for NaN
-            losses[step:] = np.nan  # diverged: the curve stops here
-            break
-        d_logits = np.exp(log_probs)
-        d_logits[np.arange(batch_size), labels] -= 1.0
-        d_logits /= batch_size
-        d_hidden = (d_logits @ w2.T) * (hidden_out > 0)
-        grads = [inputs.T @ d_hidden, d_hidden.sum(axis=0), hidden_out.T @ d_logits, d_logits.sum(axis=0)]
-        for index, grad in enumerate(grads):
-            buffers[index] = grad if buffers[index] is None else momentum * buffers[index] + grad
-            weights[index] = weights[index] - lr * buffers[index]
-    return losses
-
-
-class ScheduleExplorer:
+class ScheduleExplorer(View):
     """A learning-rate schedule (and momentum, when it cycles) and the training loss it gives, redrawn live.
 
     `schedules` maps a name to ``(sliders, options, curves)``: dicts of widgets for its parameters, and
     ``curves(values) -> (lrs, momenta or None)`` giving the per-step lr and momentum (None: the fixed
-    `momentum`) from the widgets' current values. The menu picks the schedule; `controls` are the sliders
-    of the one shown. Loss curves come from `loss_curve(lrs, momenta)` and are cached per setting; the
+    `momentum`) from the widgets' current values. The menu picks the schedule; `controls` and `options` are the
+    widgets of the one shown. Loss curves come from `loss_curve(lrs, momenta)` and are cached per setting; the
     loss at a constant `baseline_lr` is drawn too, for comparison.
     """
 
@@ -65,12 +30,11 @@ class ScheduleExplorer:
         self.momentum = momentum
         self.menu = ipywidgets.Dropdown(options=list(schedules), value=initial or next(iter(schedules)),
                                         description="schedule")
-        self.menu.observe(lambda _change: self._show_schedule(), names="value")
-        for sliders, options, _curves in schedules.values():
-            for control in [*sliders.values(), *options.values()]:
-                control.observe(lambda _change: self.update(), names="value")
+        self._rows = {name: controls_row([*sliders.values(), *options.values()])
+                      for name, (sliders, options, _curves) in schedules.items()}
+        self._parameters = ipywidgets.Box([self._rows[self.menu.value]])  # holds the row of the schedule shown
         self._cache = {}
-        self.figure, (self.lr_axes, self.loss_axes) = view_figure(
+        figure, (self.lr_axes, self.loss_axes) = view_figure(
             (9.5, 3.6), 2, left=0.08, right=0.98, bottom=0.14, top=0.9, wspace=0.42)
         self.momentum_axes = self.lr_axes.twinx()
         self.momentum_axes.set_visible(False)  # shown, with its legend entry, only for schedules that cycle it
@@ -88,27 +52,18 @@ class ScheduleExplorer:
         self.loss_axes.legend(loc="upper right", fontsize=8)
         self.loss_axes.grid(True, alpha=0.3)
         quick_to_draw(self.lr_axes, self.momentum_axes, self.loss_axes, ticks=4)
-        self.image = ipywidgets.Image(format="png")
-        self.readout = ipywidgets.HTML()
-        self._rows = {name: controls_row([*sliders.values(), *options.values()])
-                      for name, (sliders, options, _curves) in schedules.items()}
-        self._parameters = ipywidgets.Box()  # holds the row of the schedule shown
-        self.widget = ipywidgets.VBox([self.menu, self._parameters, self.image, self.readout])
         self.lr_axes.legend(handles=[self._lr_line], loc="upper right", fontsize=8)
-        self._show_schedule()
+        self.menu.observe(lambda _change: self._show_schedule(), names="value")
+        sliders, options, _curves = schedules[self.menu.value]
+        super().__init__(figure, sliders, options)
 
-    @property
-    def controls(self) -> dict:
-        """The sliders of the schedule shown."""
-        return self.schedules[self.menu.value][0]
+    def observed_widgets(self) -> list:
+        """Every schedule's widgets, shown or not (the menu swaps them in: see `_show_schedule`)."""
+        return [widget for sliders, options, _curves in self.schedules.values()
+                for widget in [*sliders.values(), *options.values()]]
 
-    @property
-    def options(self) -> dict:
-        """The other widgets (menus, check boxes) of the schedule shown."""
-        return self.schedules[self.menu.value][1]
-
-    def values(self) -> dict:
-        return {name: control.value for name, control in {**self.controls, **self.options}.items()}
+    def control_panel(self) -> ipywidgets.Widget:
+        return ipywidgets.VBox([self.menu, self._parameters])
 
     def curves(self):
         """(lrs, momenta) per step of the schedule shown; momenta is None when it does not cycle."""
@@ -133,26 +88,27 @@ class ScheduleExplorer:
         for axes in (self.lr_axes, self.momentum_axes, self.loss_axes):  # limits follow the new curves
             axes.relim()
             axes.autoscale_view()
-        self.image.value = render_png(self.figure)
         finite = losses[np.isfinite(losses)]
         final = (f"final training loss {finite[-20:].mean():.3f}" if len(finite) == len(losses)
                  else f"<b>diverged</b> at step {len(finite)}")
         momentum_note = "momentum cycled inversely to the lr" if momenta is not None else f"momentum {self.momentum}"
-        self.readout.value = (f"<b>{self.menu.value}</b>: lr from {lrs[0]:.3g} to {lrs[-1]:.3g} (peak {max(lrs):.3g}), "
-                              f"{momentum_note}; {final}")
+        self.show(f"<b>{self.menu.value}</b>: lr from {lrs[0]:.3g} to {lrs[-1]:.3g} (peak {max(lrs):.3g}), "
+                  f"{momentum_note}; {final}")
 
     def _show_schedule(self) -> None:
+        """Make the menu's schedule the one shown: its widgets become `controls` and `options`, its row appears."""
+        self.controls, self.options, _curves = self.schedules[self.menu.value]
         self._parameters.children = [self._rows[self.menu.value]]
         self.update()
 
 
 def schedule_explorer(step_lr=None, exponential_lr=None, cosine_annealing_lr=None, cosine_warm_restarts_lr=None,
-                      one_cycle=None, with_warmup=None, data=None, steps=300, schedule="one-cycle"):
+                      one_cycle=None, with_warmup=None, data=None, steps=None, schedule="one-cycle"):
     """Lesson 04: pick a schedule, move its parameters, see the lr (and momentum) and the training loss.
 
     Pass the student's functions; any that still raise NotImplementedError are replaced by the
     reference (with a printed note). `data` defaults to MNIST-1D; the loss comes from
-    `mlp_training_losses` over `steps` steps.
+    `mlp_training_losses` over `steps` steps (300, or 100 in fast mode).
     """
     reference = reference_schedules
     step_decay = implemented_or_reference(step_lr, reference.step_lr, lambda f: f(0, 0.1, 10, 0.1))
@@ -163,6 +119,7 @@ def schedule_explorer(step_lr=None, exponential_lr=None, cosine_annealing_lr=Non
     cycle = implemented_or_reference(one_cycle, reference.one_cycle, lambda f: f(0, 0.1, 10))
     warmup = implemented_or_reference(with_warmup, reference.with_warmup, lambda f: f(lambda s: 0.1, 5)(0))
     data = load_mnist1d() if data is None else data
+    steps = sized(100, 300) if steps is None else steps
     step_numbers = range(steps)
 
     def lr_slider(value=0.1):
@@ -192,17 +149,19 @@ def schedule_explorer(step_lr=None, exponential_lr=None, cosine_annealing_lr=Non
 
     schedules = {
         "constant": ({"lr": lr_slider()}, {}, lambda v: (np.full(steps, v["lr"]), None)),
-        "step decay": ({"lr": lr_slider(), "step_size": int_slider("step_size", 100, 10, steps),
+        # Lengths in steps default to fractions of the run, so a fast-mode run shows the same shapes.
+        "step decay": ({"lr": lr_slider(), "step_size": int_slider("step_size", steps // 3, 10, steps),
                         "gamma": float_slider("gamma", 0.1, 0.05, 0.9, 0.05)}, {},
                        lambda v: lr_curve(lambda s: step_decay(s, v["lr"], v["step_size"], v["gamma"]))),
         "exponential": ({"lr": lr_slider(), "gamma": float_slider("gamma (per step)", 0.99, 0.95, 1.0, 0.001)}, {},
                         lambda v: lr_curve(lambda s: exponential(s, v["lr"], v["gamma"]))),
         "cosine": ({"lr": lr_slider(), "T_max": int_slider("T_max", steps, 10, steps)}, {},
                    lambda v: lr_curve(lambda s: cosine(s, v["lr"], v["T_max"]))),
-        "warm restarts (SGDR)": ({"lr": lr_slider(), "T_0": int_slider("T_0", 40, 5, steps),
+        "warm restarts (SGDR)": ({"lr": lr_slider(), "T_0": int_slider("T_0", steps * 2 // 15, 5, steps),
                                   "T_mult": int_slider("T_mult", 2, 1, 3)}, {},
                                  lambda v: lr_curve(lambda s: restarts(s, v["lr"], v["T_0"], v["T_mult"]))),
-        "warmup + cosine": ({"lr": lr_slider(0.3), "warmup_steps": int_slider("warmup steps", 30, 1, steps // 2),
+        "warmup + cosine": ({"lr": lr_slider(0.3),
+                             "warmup_steps": int_slider("warmup steps", steps // 10, 1, steps // 2),
                              "start_factor": float_slider("start_factor", 0.1, 0.05, 1.0, 0.05)}, {},
                             lambda v: lr_curve(warmup(lambda s: cosine(s, v["lr"], steps - v["warmup_steps"]),
                                                       v["warmup_steps"], v["start_factor"]))),
