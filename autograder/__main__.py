@@ -1,4 +1,5 @@
 """Command line of the course tooling: `python -m autograder {build,grade} --help`."""
+
 import argparse
 import sys
 
@@ -16,8 +17,9 @@ def make_parser():
         ("build", build, "regenerate lessons/ from solutions/ with nbgrader generate_assignment"),
         ("grade", grade, "autograde a folder of student submissions: grades.csv and feedback HTML"),
     ]:
-        command = commands.add_parser(name, help=summary, description=module.__doc__,
-                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+        command = commands.add_parser(
+            name, help=summary, description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
         module.add_arguments(command)
         command.set_defaults(run=module.run)
     return parser

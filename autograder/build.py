@@ -10,6 +10,7 @@ cells. It is run in this process with autograder/nbgrader_config.py and no grade
 writes nothing but lessons/. The output depends only on the solution notebooks, which is what lets
 tests/test_build.py demand that the committed lessons equal a rebuild byte for byte.
 """
+
 import fnmatch
 import shutil
 import tempfile
@@ -43,11 +44,14 @@ def find_lessons(course_root=REPO_ROOT):
     a lesson missing from it would be built but never tested.
     """
     solutions = Path(course_root) / COURSE_DIRECTORY.source_directory
-    found = sorted(notebook.parent.name for notebook in solutions.glob("*/*.ipynb")
-                   if notebook.stem == notebook.parent.name)
+    found = sorted(
+        notebook.parent.name for notebook in solutions.glob("*/*.ipynb") if notebook.stem == notebook.parent.name
+    )
     if Path(course_root).resolve() == REPO_ROOT and tuple(found) != LESSON_NAMES:
-        raise CourseError(f"solutions/ holds {', '.join(found)} but course/lessons.py lists "
-                          f"{', '.join(LESSON_NAMES)}: keep the catalogue and the solutions in step")
+        raise CourseError(
+            f"solutions/ holds {', '.join(found)} but course/lessons.py lists "
+            f"{', '.join(LESSON_NAMES)}: keep the catalogue and the solutions in step"
+        )
     return found
 
 
@@ -105,8 +109,11 @@ def lessons_differing(lessons, course_root=REPO_ROOT):
     lessons_dir = _release_dir(course_root)
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as scratch:
         generate_lessons(course_root, lessons, scratch)
-        return [lesson for lesson in lessons
-                if _folder_contents(Path(scratch) / lesson) != _folder_contents(lessons_dir / lesson)]
+        return [
+            lesson
+            for lesson in lessons
+            if _folder_contents(Path(scratch) / lesson) != _folder_contents(lessons_dir / lesson)
+        ]
 
 
 def _release_dir(course_root):
@@ -118,19 +125,34 @@ def _folder_contents(folder):
     return {
         path.relative_to(folder).as_posix(): path.read_bytes()
         for path in sorted(folder.rglob("*"))
-        if path.is_file() and not any(fnmatch.fnmatch(part, pattern) for part in path.relative_to(folder).parts
-                                      for pattern in COURSE_DIRECTORY.ignore)
+        if path.is_file()
+        and not any(
+            fnmatch.fnmatch(part, pattern)
+            for part in path.relative_to(folder).parts
+            for pattern in COURSE_DIRECTORY.ignore
+        )
     }
 
 
 def add_arguments(parser):
-    parser.add_argument("lessons", nargs="*", metavar="LESSON",
-                        help="lesson folder names, e.g. 01_momentum (default: every lesson in solutions/)")
-    parser.add_argument("--check", action="store_true",
-                        help="change nothing: rebuild into a temporary folder and exit 1 listing the lessons "
-                             "whose committed release differs")
-    parser.add_argument("--course-root", type=Path, default=REPO_ROOT,
-                        help="folder holding solutions/ and lessons/ (default: this repository)")
+    parser.add_argument(
+        "lessons",
+        nargs="*",
+        metavar="LESSON",
+        help="lesson folder names, e.g. 01_momentum (default: every lesson in solutions/)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing: rebuild into a temporary folder and exit 1 listing the lessons "
+        "whose committed release differs",
+    )
+    parser.add_argument(
+        "--course-root",
+        type=Path,
+        default=REPO_ROOT,
+        help="folder holding solutions/ and lessons/ (default: this repository)",
+    )
 
 
 def run(args):

@@ -7,6 +7,7 @@ other has been drawn. A step's latency runs from the key press to the moment the
 new bytes: kernel recompute and redraw, the PNG's trip over the websocket, and the browser's decode. Prints the
 median and worst per view and their ratio to the 0.2 s budget; `bench_widgets.py` measures the kernel's part alone.
 """
+
 import argparse
 import statistics
 import sys
@@ -22,8 +23,16 @@ from lab_server import CHROMIUM_ARGS, LabServer, chromium_executable  # noqa: E4
 from notebook_page import NotebookPage  # noqa: E402
 
 BUDGET_S = 0.2
-LESSONS = ["00_landscape", "01_momentum", "02_adaptive", "03_batch_norm", "04_lr_schedules",
-           "05_gradient_clipping", "06_normalization_regularization", "07_init_residual"]
+LESSONS = [
+    "00_landscape",
+    "01_momentum",
+    "02_adaptive",
+    "03_batch_norm",
+    "04_lr_schedules",
+    "05_gradient_clipping",
+    "06_normalization_regularization",
+    "07_init_residual",
+]
 
 # A promise (wrapped, so that starting it does not wait for it) of the milliseconds from now until the image's
 # src next changes (a new picture was attached), or null after 3 s without one.
@@ -66,29 +75,41 @@ def main():
         course, home = Path(scratch) / "course", Path(scratch) / "home"
         for lesson in args.lessons:
             (course / lesson).mkdir(parents=True)
-            nbformat.write(fill_in(nbformat.read(ROOT / "lessons" / lesson / f"{lesson}.ipynb", as_version=4),
-                                   nbformat.read(ROOT / "solutions" / lesson / f"{lesson}.ipynb", as_version=4)),
-                           course / lesson / f"{lesson}.ipynb")
+            nbformat.write(
+                fill_in(
+                    nbformat.read(ROOT / "lessons" / lesson / f"{lesson}.ipynb", as_version=4),
+                    nbformat.read(ROOT / "solutions" / lesson / f"{lesson}.ipynb", as_version=4),
+                ),
+                course / lesson / f"{lesson}.ipynb",
+            )
         home.mkdir()
         lab = LabServer(course, home)
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                print(f"{'view':40} {'steps':>6} {'unchanged':>10} {'median ms':>10} {'worst ms':>10} "
-                      f"{'median/budget':>14} {'worst/budget':>13}")
+                print(
+                    f"{'view':40} {'steps':>6} {'unchanged':>10} {'median ms':>10} {'worst ms':>10} "
+                    f"{'median/budget':>14} {'worst/budget':>13}"
+                )
                 for lesson in args.lessons:
                     notebook = NotebookPage(page, lab, f"{lesson}/{lesson}.ipynb")
                     notebook.open()
                     assert notebook.run_all() == [], f"{lesson} raised"
                     for index, view in enumerate(notebook.views()):
-                        steps = [latency for slider in view.sliders()
-                                 for latency in step_latencies(view, slider, args.presses)]
+                        steps = [
+                            latency
+                            for slider in view.sliders()
+                            for latency in step_latencies(view, slider, args.presses)
+                        ]
                         times = [latency for latency in steps if latency is not None]
                         median, worst = statistics.median(times), max(times)
-                        print(f"{lesson + ' view ' + str(index):40} {len(steps):6} {len(steps) - len(times):10} "
-                              f"{median * 1e3:10.1f} {worst * 1e3:10.1f} {median / BUDGET_S:14.2f} "
-                              f"{worst / BUDGET_S:13.2f}", flush=True)
+                        print(
+                            f"{lesson + ' view ' + str(index):40} {len(steps):6} {len(steps) - len(times):10} "
+                            f"{median * 1e3:10.1f} {worst * 1e3:10.1f} {median / BUDGET_S:14.2f} "
+                            f"{worst / BUDGET_S:13.2f}",
+                            flush=True,
+                        )
                     lab.shut_down_kernels()
                 browser.close()
         finally:

@@ -5,6 +5,7 @@ N copies of the lesson's full-marks submission (the released notebook with the s
 in) are graded from scratch with --jobs 1, then with --jobs 2, in the same run; the speed-up of two
 workers over one is printed as a ratio.
 """
+
 import argparse
 import sys
 import tempfile
@@ -15,10 +16,9 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from fixtures.courses import fill_in  # noqa: E402
-
 from autograder.grading.pipeline import grade_class  # noqa: E402
 from autograder.grading.records import GradingRun  # noqa: E402
+from fixtures.courses import fill_in  # noqa: E402
 
 
 def graded_seconds(submissions, out, jobs):

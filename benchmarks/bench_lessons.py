@@ -3,6 +3,7 @@
 Usage: python benchmarks/bench_lessons.py [--fast-only] [LESSON ...]
 Prints seconds per mode and the full/fast ratio (fast mode is what tests and grading use).
 """
+
 import argparse
 import sys
 import time

@@ -6,6 +6,7 @@ in the same process, interleaved; the median of R timings of N forward+backward 
 Ours is plain torch operations against torch's native kernels: the point is that the course's reference
 is fast enough for the lessons' experiments (within a small factor), not that it beats torch.
 """
+
 import argparse
 import statistics
 import time

@@ -7,6 +7,7 @@ in the same process, interleaved, and the median of R timings of N steps each is
 a ratio ours/torch of at most 1.2 is the target. One intra-op thread by default: on a small shared
 machine a second thread mostly adds scheduling noise to both sides.
 """
+
 import argparse
 import statistics
 import time
@@ -50,9 +51,11 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     shapes = resnet56_shapes()
-    print(f"ResNet-56 parameter set: {len(shapes)} tensors, "
-          f"{sum(torch.Size(shape).numel() for shape in shapes) / 1e6:.2f}M parameters, float32, "
-          f"torch {torch.__version__}, threads: {torch.get_num_threads()}")
+    print(
+        f"ResNet-56 parameter set: {len(shapes)} tensors, "
+        f"{sum(torch.Size(shape).numel() for shape in shapes) / 1e6:.2f}M parameters, float32, "
+        f"torch {torch.__version__}, threads: {torch.get_num_threads()}"
+    )
     print(f"{'optimizer':10} {'ours ms':>9} {'torch ms':>9} {'ours/torch':>11}  target <= {TARGET_RATIO}")
     for name, (ours_class, torch_class, hyper) in OPTIMIZERS.items():
         timings = {"ours": [], "torch": []}

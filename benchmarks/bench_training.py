@@ -11,6 +11,7 @@ are reported separately, and its training time is measured with CUDA events. The
 bf16 peak uses 6 × forward multiply-adds FLOPs per trained image; on a CPU there is no such peak and the column
 says so.
 """
+
 import argparse
 import time
 
@@ -44,15 +45,16 @@ class CpuAugmentedImages(Dataset):
         return len(self.images)
 
     def __getitem__(self, index):
-        image = random_crop_flip(self.images[index:index + 1], self.generator)
+        image = random_crop_flip(self.images[index : index + 1], self.generator)
         return normalize(image)[0], self.labels[index]
 
 
 def baseline_images_per_second(model_name, data, batch_size, steps, device):
     model = build_model(model_name).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-    loader = DataLoader(CpuAugmentedImages(data["x"], data["y"]), batch_size=batch_size, shuffle=True,
-                        drop_last=True, num_workers=0)
+    loader = DataLoader(
+        CpuAugmentedImages(data["x"], data["y"]), batch_size=batch_size, shuffle=True, drop_last=True, num_workers=0
+    )
 
     def train(limit):
         done = 0
@@ -97,24 +99,30 @@ def main():
     steps = args.steps or (100 if on_gpu else 3)
     batch_size = args.batch_size or (512 if on_gpu else 32)
     name = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
-    peak = args.peak_tflops or next((tflops for key, tflops in BF16_PEAK_TFLOPS.items() if on_gpu and key in name),
-                                    None)
+    peak = args.peak_tflops or next(
+        (tflops for key, tflops in BF16_PEAK_TFLOPS.items() if on_gpu and key in name), None
+    )
     rng = np.random.default_rng(0)
     images = steps * batch_size
     # Training images only: no evaluation after the epochs, so the figures are the training's alone.
     data = {"x": rng.integers(0, 256, (images, 3, 32, 32), dtype=np.uint8), "y": rng.integers(0, 10, images)}
     print(f"{name}, torch {torch.__version__}, batch {batch_size}, {steps} timed steps, compile={args.compile}")
-    print(f"{'model':10} {'baseline img/s':>15} {'fast img/s':>11} {'fast/base':>10} {'data→dev s':>10} "
-          f"{'warm-up s':>10} {'TFLOP/s':>8} {'of bf16 peak':>13}")
+    print(
+        f"{'model':10} {'baseline img/s':>15} {'fast img/s':>11} {'fast/base':>10} {'data→dev s':>10} "
+        f"{'warm-up s':>10} {'TFLOP/s':>8} {'of bf16 peak':>13}"
+    )
     for model_name in args.models:
         train_flops_per_image = 6 * forward_multiply_adds(build_model(model_name))
         baseline = baseline_images_per_second(model_name, data, batch_size, steps, device)
-        fast, data_to_device_seconds, warmup_seconds = fast_loop_figures(model_name, data, batch_size, steps,
-                                                                         device, args.compile)
+        fast, data_to_device_seconds, warmup_seconds = fast_loop_figures(
+            model_name, data, batch_size, steps, device, args.compile
+        )
         achieved = fast * train_flops_per_image / 1e12
         fraction = f"{achieved / peak:.1%}" if peak else "unmeasured (no GPU)" if not on_gpu else "peak unknown"
-        print(f"{model_name:10} {baseline:15.1f} {fast:11.1f} {fast / baseline:10.2f} {data_to_device_seconds:10.3f} "
-              f"{warmup_seconds:10.2f} {achieved:8.4f} {fraction:>13}")
+        print(
+            f"{model_name:10} {baseline:15.1f} {fast:11.1f} {fast / baseline:10.2f} {data_to_device_seconds:10.3f} "
+            f"{warmup_seconds:10.2f} {achieved:8.4f} {fraction:>13}"
+        )
 
 
 if __name__ == "__main__":

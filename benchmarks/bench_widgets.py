@@ -6,6 +6,7 @@ choices, for every schedule of a view that has a schedule menu (`course.views.vi
 triggers the view's full update (computation, figure, PNG). Prints the median and worst time per view and
 their ratio to the 0.2 s budget.
 """
+
 import argparse
 import os
 import statistics
@@ -43,8 +44,10 @@ def main():
             continue
         times = timed_moves(make(), args.moves)
         median, worst = statistics.median(times), max(times)
-        print(f"{name:28} {len(times):6d} {median * 1e3:10.1f} {worst * 1e3:10.1f} {median / BUDGET_S:14.2f} "
-              f"{worst / BUDGET_S:13.2f}")
+        print(
+            f"{name:28} {len(times):6d} {median * 1e3:10.1f} {worst * 1e3:10.1f} {median / BUDGET_S:14.2f} "
+            f"{worst / BUDGET_S:13.2f}"
+        )
     print(f"load average (1 min) at end: {os.getloadavg()[0]:.2f}")
 
 

@@ -1,8 +1,9 @@
 """Command line for the capstones' training: a named model and recipe through the trainer notebooks 08/09 use.
 
-    python -m capstone --model resnet56 --recipe paper --out-dir runs/resnet56-seed0
-    torchrun --nproc_per_node 4 -m capstone --model resnet110 --recipe fast --out-dir runs/r110
+python -m capstone --model resnet56 --recipe paper --out-dir runs/resnet56-seed0
+torchrun --nproc_per_node 4 -m capstone --model resnet110 --recipe fast --out-dir runs/r110
 """
+
 import argparse
 import dataclasses
 import os
@@ -23,6 +24,7 @@ class RunConfig(TrainConfig):
     """One command-line run: the trainer's settings, plus the model, the recipe and the data. `steps` or `epochs`
     (else the recipe's length) and `batch_size` (else the recipe's) are global, over all processes;
     `train_size`/`test_size` use the first images only (quick CPU runs). results.json records all of it."""
+
     model: str = "resnet20"
     recipe: str = "paper"
     steps: int | None = None
@@ -43,8 +45,9 @@ def parse_config(argv=None):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
         else:
             kind = int if "int" in str(field.type) else str
-            parser.add_argument(flag, type=kind, default=field.default,
-                                choices=sorted(RECIPES) if field.name == "recipe" else None)
+            parser.add_argument(
+                flag, type=kind, default=field.default, choices=sorted(RECIPES) if field.name == "recipe" else None
+            )
     return RunConfig(**vars(parser.parse_args(argv)))
 
 
@@ -73,8 +76,9 @@ def main(argv=None):
         data = prepare_data(config)
         torch.manual_seed(config.seed)  # the same initial weights in every process
         model = build_model(config.model)
-        recipe = RECIPES[config.recipe](model.depth, len(data["x"]), batch_size=config.batch_size,
-                                        steps=config.steps, epochs=config.epochs)
+        recipe = RECIPES[config.recipe](
+            model.depth, len(data["x"]), batch_size=config.batch_size, steps=config.steps, epochs=config.epochs
+        )
         summary = train(model, data, recipe, config)
         prints = not distributed or dist.get_rank() == 0
     finally:
@@ -82,9 +86,11 @@ def main(argv=None):
             dist.destroy_process_group()
     if prints and summary["history"]:
         last = summary["history"][-1]
-        print(f"{config.model} ({config.recipe}): {summary['step']} steps, train loss {last['train_loss']:.4f}, "
-              f"test accuracy {last.get('test_accuracy', float('nan')):.4f}"
-              + (", diverged" if summary["diverged"] else ""))
+        print(
+            f"{config.model} ({config.recipe}): {summary['step']} steps, train loss {last['train_loss']:.4f}, "
+            f"test accuracy {last.get('test_accuracy', float('nan')):.4f}"
+            + (", diverged" if summary["diverged"] else "")
+        )
     return 1 if summary["diverged"] else 0
 
 

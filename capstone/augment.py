@@ -1,4 +1,5 @@
 """Data augmentation done on the training device, a whole batch at a time (no per-image Python work)."""
+
 import torch
 import torch.nn.functional as F
 
@@ -24,9 +25,12 @@ def random_crop_flip(images, generator, padding=4):
     rows = offsets[0, :, None] + torch.arange(height, device=device)
     columns = torch.arange(width, device=device)
     columns = torch.where(flipped[:, None], columns.flip(0), columns) + offsets[1, :, None]
-    return padded[torch.arange(batch, device=device)[:, None, None, None],
-                  torch.arange(channels, device=device)[None, :, None, None],
-                  rows[:, None, :, None], columns[:, None, None, :]]
+    return padded[
+        torch.arange(batch, device=device)[:, None, None, None],
+        torch.arange(channels, device=device)[None, :, None, None],
+        rows[:, None, :, None],
+        columns[:, None, None, :],
+    ]
 
 
 def normalize(images, channels_last=False):

@@ -5,6 +5,7 @@ archive once (about 163 MiB) into the data folder, $OPTDEEP_DATA or else the cou
 Images come back as uint8 arrays (N, 3, 32, 32) in the official order (R, G, B planes of 32x32 rows), so
 the whole training set takes 150 MiB and can live on a GPU; conversion to float happens there.
 """
+
 import argparse
 import hashlib
 import io
@@ -51,8 +52,12 @@ def _read_batch(file):
 def _assemble(open_batch):
     train = [_read_batch(open_batch(name)) for name in TRAIN_BATCHES]
     x_test, y_test = _read_batch(open_batch(TEST_BATCH))
-    return {"x": np.concatenate([images for images, _ in train]),
-            "y": np.concatenate([labels for _, labels in train]), "x_test": x_test, "y_test": y_test}
+    return {
+        "x": np.concatenate([images for images, _ in train]),
+        "y": np.concatenate([labels for _, labels in train]),
+        "x_test": x_test,
+        "y_test": y_test,
+    }
 
 
 def load_cifar10(directory=None, expected_md5=CIFAR10_MD5) -> dict:
@@ -72,8 +77,10 @@ def load_cifar10(directory=None, expected_md5=CIFAR10_MD5) -> dict:
     if archive.is_file():
         actual = file_md5(archive)
         if actual != expected_md5:
-            raise ValueError(f"{archive} has MD5 {actual}, expected {expected_md5}: the file is incomplete or not "
-                             f"the official archive. Delete it and download it again.")
+            raise ValueError(
+                f"{archive} has MD5 {actual}, expected {expected_md5}: the file is incomplete or not "
+                f"the official archive. Delete it and download it again."
+            )
         wanted = {f"{FOLDER_NAME}/{name}" for name in (*TRAIN_BATCHES, TEST_BATCH)}
         contents = {}
         # One pass in archive order: looking members up by name would decompress the gzip stream again.
@@ -88,7 +95,8 @@ def load_cifar10(directory=None, expected_md5=CIFAR10_MD5) -> dict:
     raise FileNotFoundError(
         f"CIFAR-10 not found in {directory}. Put {ARCHIVE_NAME} (from {CIFAR10_URL}) or its extracted "
         f"{FOLDER_NAME}/ folder there, set OPTDEEP_DATA to the folder that holds them, or download it once with\n"
-        f"    python -m capstone.cifar10 --download --data-dir {directory}")
+        f"    python -m capstone.cifar10 --download --data-dir {directory}"
+    )
 
 
 def download_cifar10(directory=None) -> Path:
@@ -112,13 +120,19 @@ def split_validation(data, size=5000, seed=0) -> dict:
     """Hold out `size` random training images as ``x_val, y_val`` (He et al.'s 45k/5k split), keeping the test set."""
     order = np.random.default_rng(seed).permutation(len(data["x"]))
     held_out, kept = order[:size], order[size:]
-    return {**data, "x": data["x"][kept], "y": data["y"][kept],
-            "x_val": data["x"][held_out], "y_val": data["y"][held_out]}
+    return {
+        **data,
+        "x": data["x"][kept],
+        "y": data["y"][kept],
+        "x_val": data["x"][held_out],
+        "y_val": data["y"][held_out],
+    }
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m capstone.cifar10",
-                                     description="Check for, or explicitly download, CIFAR-10.")
+    parser = argparse.ArgumentParser(
+        prog="python -m capstone.cifar10", description="Check for, or explicitly download, CIFAR-10."
+    )
     parser.add_argument("--data-dir", type=Path, default=None, help=f"folder (default {data_dir()})")
     parser.add_argument("--download", action="store_true", help="download the official archive (needs internet)")
     args = parser.parse_args(argv)

@@ -5,6 +5,7 @@ step, an optional gradient-clipping function, the batch size and the run's lengt
 name (`RECIPES`); notebook 09 builds one from the student's own optimizer, schedule and clipping; both hand it to
 the same `capstone.trainer.train`.
 """
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -34,6 +35,7 @@ class Recipe:
     as torch.nn.utils.clip_grad_norm_. The run takes `steps` batches of `batch_size` images (global, over all
     processes), the last partial batch of each epoch dropped; the loss is cross-entropy with `label_smoothing`.
     """
+
     make_optimizer: Callable
     lr_at: Callable
     batch_size: int
@@ -78,12 +80,17 @@ def fast_recipe(depth, train_images, batch_size=None, steps=None, epochs=None):
     # One-cycle (Smith 2018) with linear phases, momentum 0.95 -> 0.85 -> 0.95. Defined past the last step
     # too, as torch's schedulers are: it keeps the final value.
     def at(step):
-        return one_cycle(min(step, steps - 1), max_lr=0.4, total_steps=steps, pct_start=0.25,
-                         anneal_strategy="linear")
+        return one_cycle(min(step, steps - 1), max_lr=0.4, total_steps=steps, pct_start=0.25, anneal_strategy="linear")
 
     lr_at, momentum_at = (lambda step: at(step)[0]), (lambda step: at(step)[1])
-    return Recipe(partial(torch.optim.SGD, lr=lr_at(0), momentum=momentum_at(0), weight_decay=5e-4, nesterov=True),
-                  lr_at, batch_size, steps, momentum_at=momentum_at, label_smoothing=0.1)
+    return Recipe(
+        partial(torch.optim.SGD, lr=lr_at(0), momentum=momentum_at(0), weight_decay=5e-4, nesterov=True),
+        lr_at,
+        batch_size,
+        steps,
+        momentum_at=momentum_at,
+        label_smoothing=0.1,
+    )
 
 
 # name -> recipe(depth, train_images, batch_size=None, steps=None, epochs=None); None keeps the recipe's own.

@@ -16,6 +16,7 @@ trains, which pays for torch.compile, cuDNN autotuning and memory allocation, is
 Checkpoints hold everything the run depends on (model, optimizer, step, the augmentation generator and torch's
 global RNG states), so a resumed run continues exactly as if it had never stopped.
 """
+
 import csv
 import json
 import os
@@ -40,6 +41,7 @@ class TrainingDiverged(RuntimeError):
 @dataclass
 class TrainConfig:
     """Where and how the loop runs; what it trains with is the Recipe. The caller seeds and builds the model."""
+
     seed: int = 0  # the batch order and augmentation
     device: str | None = None  # None: CUDA when available, else CPU
     compile: bool = False
@@ -124,7 +126,8 @@ class Trainer:
         self.network = self.model
         if self.world_size > 1:
             self.network = nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
         if self.config.compile:
             self.network = torch.compile(self.network)
         self.use_bf16 = self.config.bf16 and self.device.type == "cuda"
@@ -155,8 +158,8 @@ class Trainer:
         done = 0
         self.timer.start()
         while done < steps and bad_step is None:
-            batch = order[done * recipe.batch_size:(done + 1) * recipe.batch_size]
-            batch = batch[self.rank * local_batch:(self.rank + 1) * local_batch]
+            batch = order[done * recipe.batch_size : (done + 1) * recipe.batch_size]
+            batch = batch[self.rank * local_batch : (self.rank + 1) * local_batch]
             images = normalize(random_crop_flip(self.arrays["x"][batch], self.generator), config.channels_last)
             labels = self.arrays["y"][batch]
             apply_schedule(self.optimizer, recipe, self.step)
@@ -189,11 +192,16 @@ class Trainer:
             dist.all_reduce(totals)
         train_loss, train_correct = totals.tolist()
         self.epoch += 1
-        row = {"epoch": self.epoch, "step": self.step, "lr": self.optimizer.param_groups[0]["lr"],
-               "train_loss": train_loss / (done * self.world_size),
-               "train_accuracy": train_correct / (done * recipe.batch_size),
-               "seconds": seconds, "images_per_second": done * recipe.batch_size / seconds,
-               "warm_up": not self.warmed_up}
+        row = {
+            "epoch": self.epoch,
+            "step": self.step,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "train_loss": train_loss / (done * self.world_size),
+            "train_accuracy": train_correct / (done * recipe.batch_size),
+            "seconds": seconds,
+            "images_per_second": done * recipe.batch_size / seconds,
+            "warm_up": not self.warmed_up,
+        }
         self.warmed_up = True
         if recipe.clip is not None:
             row["gradient_norm"], row["gradient_norm_max"] = (norm_sum / done).item(), norm_max.item()
@@ -201,7 +209,8 @@ class Trainer:
         for split in ("val", "test"):
             if f"x_{split}" in self.arrays:
                 row[f"{split}_loss"], row[f"{split}_accuracy"] = self.evaluate(
-                    self.arrays[f"x_{split}"], self.arrays[f"y_{split}"])
+                    self.arrays[f"x_{split}"], self.arrays[f"y_{split}"]
+                )
         row["eval_seconds"] = time.perf_counter() - start
         self.history.append(row)
         if bad_step is not None:
@@ -209,7 +218,8 @@ class Trainer:
             raise TrainingDiverged(
                 f"the training loss became NaN or infinite at step {bad_step} (epoch {self.epoch}, lr then "
                 f"{recipe.lr_at(bad_step - 1):.4g}). Stopped: lower the learning rate, add warmup or gradient "
-                f"clipping, and check the inputs.")
+                f"clipping, and check the inputs."
+            )
         return row
 
     def _first_bad_step(self, first_bad_step):
@@ -244,13 +254,18 @@ class Trainer:
         writes = out_dir is not None and self.rank == 0
         if writes:
             out_dir.mkdir(parents=True, exist_ok=True)
-        self.progress_bar = tqdm(total=self.recipe.steps, initial=self.step, desc=type(self.model).__name__,
-                                 disable=not config.progress or self.rank != 0)
+        self.progress_bar = tqdm(
+            total=self.recipe.steps,
+            initial=self.step,
+            desc=type(self.model).__name__,
+            disable=not config.progress or self.rank != 0,
+        )
         try:
             while self.step < self.recipe.steps:
                 row = self.train_epoch()
-                self.progress_bar.set_postfix({key: f"{row[key]:.3f}" for key in ("train_loss", "test_accuracy")
-                                               if key in row})
+                self.progress_bar.set_postfix(
+                    {key: f"{row[key]:.3f}" for key in ("train_loss", "test_accuracy") if key in row}
+                )
                 if writes:
                     self.write_results(out_dir)
                     finished = self.step >= self.recipe.steps
@@ -268,9 +283,15 @@ class Trainer:
 
     def summary(self):
         """What results.json holds: the settings, the run's size and timing, whether it diverged, the history."""
-        return {"config": asdict(self.config), "batch_size": self.recipe.batch_size, "total_steps": self.recipe.steps,
-                "step": self.step, "diverged": self.diverged, "data_to_device_seconds": self.data_to_device_seconds,
-                "history": self.history}
+        return {
+            "config": asdict(self.config),
+            "batch_size": self.recipe.batch_size,
+            "total_steps": self.recipe.steps,
+            "step": self.step,
+            "diverged": self.diverged,
+            "data_to_device_seconds": self.data_to_device_seconds,
+            "history": self.history,
+        }
 
     def write_results(self, out_dir):
         """results.json (the summary) and results.csv (one row per epoch), for the notebooks' plots."""
@@ -285,9 +306,15 @@ class Trainer:
     # --- checkpoints -------------------------------------------------------------------------------------
     def state_dict(self):
         # No scheduler state: the lr and momentum are functions of `step`.
-        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                 "generator": self.generator.get_state(), "cpu_rng": torch.get_rng_state(), "step": self.step,
-                 "epoch": self.epoch, "history": self.history}
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "cpu_rng": torch.get_rng_state(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "history": self.history,
+        }
         if torch.cuda.is_available():
             state["cuda_rng"] = torch.cuda.get_rng_state_all()
         return state

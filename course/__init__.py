@@ -9,6 +9,7 @@
 
 Importing `course` imports neither ipywidgets nor matplotlib: only `course.views` does.
 """
+
 from .fallback import implemented_or_reference
 from .settings import fast_mode, sized
 from .style import PALETTE, use_course_style

@@ -3,6 +3,7 @@
 4000 training and 1000 test sequences of length 40, ten classes. `mnist1d.data.get_dataset` tries a
 download first, so we call the generator `make_dataset` directly and cache the arrays.
 """
+
 import os
 import random
 from pathlib import Path

@@ -2,6 +2,7 @@
 tests, the view tests and the benchmarks read. A new lesson is added here, beside its solution notebook
 (solutions/NAME/NAME.ipynb), its catalogue of known mistakes (autograder/mistakes/MISTAKES.py) and its views.
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 

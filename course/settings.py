@@ -1,6 +1,7 @@
 """How big the lessons' experiments are: `COURSE_FAST=1` makes every notebook run on a 2-core CPU in well under
 a minute (smaller data, fewer steps); tests and the autograder set it.
 """
+
 import os
 
 

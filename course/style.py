@@ -13,10 +13,12 @@ def use_course_style() -> None:
     """
     import matplotlib as mpl  # here, not at the top: `import course` stays free of matplotlib
 
-    mpl.rcParams.update({
-        "axes.prop_cycle": mpl.cycler(color=PALETTE),
-        "font.size": 10,
-        "legend.fontsize": 9,
-        "axes.titlesize": 11,
-        "image.cmap": "viridis",
-    })
+    mpl.rcParams.update(
+        {
+            "axes.prop_cycle": mpl.cycler(color=PALETTE),
+            "font.size": 10,
+            "legend.fontsize": 9,
+            "axes.titlesize": 11,
+            "image.cmap": "viridis",
+        }
+    )

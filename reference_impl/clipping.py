@@ -10,6 +10,7 @@ Value clipping clamps every coordinate to $[-c, c]$ separately, which changes th
 some coordinates are clamped and others are not. Both change `.grad` in place and skip parameters
 without a gradient.
 """
+
 import math
 
 import torch
@@ -48,8 +49,10 @@ def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
     parameters = parameter_list(parameters)
     total = total_gradient_norm(parameters, norm_type)
     if error_if_nonfinite and not math.isfinite(total.item()):
-        raise RuntimeError(f"The total norm of order {float(norm_type)} of the gradients is non-finite "
-                           f"({total.item()}), so it cannot be clipped.")
+        raise RuntimeError(
+            f"The total norm of order {float(norm_type)} of the gradients is non-finite "
+            f"({total.item()}), so it cannot be clipped."
+        )
     # No `if scale < 1` branch: clamping keeps the same arithmetic whatever the norm, as torch does.
     scale = torch.clamp(float(max_norm) / (total + NORM_EPSILON), max=1.0)
     for p in parameters:

@@ -8,14 +8,16 @@ $$\frac{\partial L}{\partial h_l} = J_{l+1}^\top J_{l+2}^\top \cdots J_L^\top \,
 so its norm shrinks or grows roughly geometrically with depth when the Jacobians' typical gains are
 below or above 1. Comparing per-layer gradient norms shows vanishing and exploding gradients directly.
 """
+
 import numpy as np
 import torch
 
 
 def layers_with_parameters(model):
     """(name, module) for every submodule that owns parameters itself, in the order `model.modules()` visits them."""
-    return [(name, module) for name, module in model.named_modules()
-            if any(True for _ in module.parameters(recurse=False))]
+    return [
+        (name, module) for name, module in model.named_modules() if any(True for _ in module.parameters(recurse=False))
+    ]
 
 
 def layer_gradient_norms(model, inputs, targets, loss_fn):
@@ -30,8 +32,9 @@ def layer_gradient_norms(model, inputs, targets, loss_fn):
     loss_fn(model(inputs), targets).backward()
     norms = {}
     for name, layer in layers_with_parameters(model):
-        squares = [p.grad.detach().double().square().sum() for p in layer.parameters(recurse=False)
-                   if p.grad is not None]
+        squares = [
+            p.grad.detach().double().square().sum() for p in layer.parameters(recurse=False) if p.grad is not None
+        ]
         norms[name] = float(torch.stack(squares).sum().sqrt()) if squares else 0.0
     return norms
 
@@ -72,8 +75,11 @@ def run_with_leaf_hooks(model, step, hook_for):
 
     The hooks are removed afterwards, even if the step fails, so the model is left as it was.
     """
-    hooks = [module.register_forward_hook(hook_for(name)) for name, module in model.named_modules()
-             if next(module.children(), None) is None]
+    hooks = [
+        module.register_forward_hook(hook_for(name))
+        for name, module in model.named_modules()
+        if next(module.children(), None) is None
+    ]
     try:
         step()
     finally:
@@ -99,6 +105,7 @@ def health_report(model, step):
         def record(module, _inputs, output):
             if isinstance(output, torch.Tensor):
                 activations[name] = activation_summary(module, output)
+
         return record
 
     run_with_leaf_hooks(model, step, recorder)
@@ -120,8 +127,10 @@ SATURATION_WARNING = 0.9
 
 def format_health(report):
     """`health_report`'s result as a text table, one row per module, with a warning where a rule of thumb fails."""
-    rows = [f"{'module':28} {'act. mean':>10} {'act. std':>9} {'saturated':>9} {'grad norm':>10} {'update/data':>11}  "
-            "warnings"]
+    rows = [
+        f"{'module':28} {'act. mean':>10} {'act. std':>9} {'saturated':>9} {'grad norm':>10} {'update/data':>11}  "
+        "warnings"
+    ]
     names = list(dict.fromkeys([*report["activations"], *report["gradient_norm"]]))
     for name in names:
         stats = report["activations"].get(name, {})
@@ -137,9 +146,11 @@ def format_health(report):
         def cell(value, width, fmt):
             return f"{'':>{width}}" if value is None else f"{value:>{width}{fmt}}"
 
-        rows.append(f"{name or '(model)':28} {cell(stats.get('mean'), 10, '.3g')} {cell(stats.get('std'), 9, '.3g')} "
-                    f"{cell(stats.get('saturation'), 9, '.2f')} {cell(grad, 10, '.3g')} {cell(ratio, 11, '.2e')}  "
-                    f"{', '.join(warnings)}")
+        rows.append(
+            f"{name or '(model)':28} {cell(stats.get('mean'), 10, '.3g')} {cell(stats.get('std'), 9, '.3g')} "
+            f"{cell(stats.get('saturation'), 9, '.2f')} {cell(grad, 10, '.3g')} {cell(ratio, 11, '.2e')}  "
+            f"{', '.join(warnings)}"
+        )
     return "\n".join(rows)
 
 

@@ -3,6 +3,7 @@
 Use float64: with step h = 1e-5 a centered difference is accurate to about 1e-10 relative to the
 gradient, so a correct backward pass gives a relative error far below 1e-7 and a wrong one far above.
 """
+
 import numpy as np
 
 
@@ -41,6 +42,7 @@ def gradient_errors(f, inputs, analytic, h=1e-5):
     """
     errors = {}
     for name, gradient in analytic.items():
+
         def f_of(value, name=name):
             return f(**{**inputs, name: value})
 
@@ -57,11 +59,15 @@ def assert_gradients_match(f, inputs, analytic, tolerance=1e-7, h=1e-5, what="th
         if gradient is None:
             raise AssertionError(f"{what}: the gradient for {name} is None: did you forget to return it?")
         if np.shape(gradient) != np.shape(inputs[name]):
-            raise AssertionError(f"{what}: the gradient for {name} has shape {np.shape(gradient)}, "
-                                 f"expected {np.shape(inputs[name])} like {name}.")
+            raise AssertionError(
+                f"{what}: the gradient for {name} has shape {np.shape(gradient)}, "
+                f"expected {np.shape(inputs[name])} like {name}."
+            )
     errors = gradient_errors(f, inputs, analytic, h)
     failing = {name: error for name, error in errors.items() if not error < tolerance}
     if failing:
         listed = ", ".join(f"{name}: {error:.2e}" for name, error in failing.items())
-        raise AssertionError(f"{what}: gradient check failed, relative error {listed} (should be below "
-                             f"{tolerance:.0e}; a correct float64 gradient gives about 1e-10).")
+        raise AssertionError(
+            f"{what}: gradient check failed, relative error {listed} (should be below "
+            f"{tolerance:.0e}; a correct float64 gradient gives about 1e-10)."
+        )

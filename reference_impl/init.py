@@ -7,6 +7,7 @@ He et al. (2015) account for ReLU halving the second moment with σ² = 2/fan_in
 the standard deviation for other nonlinearities (torch.nn.init.calculate_gain). A uniform
 distribution on [−a, a] has variance a²/3, so it uses the bound a = √3 · σ.
 """
+
 import math
 
 import numpy as np
@@ -36,7 +37,7 @@ def gain(nonlinearity, param=None):
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else param
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
     raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")

@@ -3,8 +3,9 @@ r"""Two-dimensional test functions for watching optimizers move.
 Each landscape evaluates its loss and gradient on arrays shaped ``(..., 2)``, so the same code
 computes one point of a trajectory or a whole grid for a contour plot.
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import numpy as np
 
@@ -116,5 +117,6 @@ def descend(landscape: Landscape, step, steps: int, state=None) -> np.ndarray:
 
 def gradient_descent_path(landscape: Landscape, start, lr: float, steps: int) -> np.ndarray:
     """Plain gradient descent with learning rate `lr` from `start`: the visited points, shaped (steps + 1, 2)."""
-    return descend(replace(landscape, start=tuple(start)), lambda point, grad, state: (gd_step(point, grad, lr), state),
-                   steps)
+    return descend(
+        replace(landscape, start=tuple(start)), lambda point, grad, state: (gd_step(point, grad, lr), state), steps
+    )

@@ -6,6 +6,7 @@ variance in `running_var`, and ``running = (1 - momentum) * running + momentum *
 momentum 0.1 (many texts write the same update with 0.9 on the old value). Inputs are (N, C) or
 (N, C, *spatial), as for torch.nn.BatchNorm1d and BatchNorm2d.
 """
+
 import numpy as np
 import torch
 from torch import nn
@@ -45,8 +46,13 @@ def batch_norm_forward(x, gamma, beta, eps=1e-5):
     x_hat = (x - mean) * inv_std
     shape = _channel_shape(x.ndim)
     out = gamma.reshape(shape) * x_hat + beta.reshape(shape)
-    cache = {"x_hat": x_hat, "inv_std": inv_std.reshape(-1), "gamma": gamma, "mean": mean.reshape(-1),
-             "var": var.reshape(-1)}
+    cache = {
+        "x_hat": x_hat,
+        "inv_std": inv_std.reshape(-1),
+        "gamma": gamma,
+        "mean": mean.reshape(-1),
+        "var": var.reshape(-1),
+    }
     return out, cache
 
 
@@ -71,8 +77,9 @@ def standardize_backward(dx_hat, x_hat, inv_std, axes):
 
     dx = (1/σ)·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), the means over `axes`.
     """
-    return inv_std * (dx_hat - dx_hat.mean(axis=axes, keepdims=True)
-                      - x_hat * (dx_hat * x_hat).mean(axis=axes, keepdims=True))
+    return inv_std * (
+        dx_hat - dx_hat.mean(axis=axes, keepdims=True) - x_hat * (dx_hat * x_hat).mean(axis=axes, keepdims=True)
+    )
 
 
 def batch_norm_backward_staged(dout, cache):
@@ -90,7 +97,7 @@ def batch_norm_backward_staged(dout, cache):
     dbeta = dout.sum(axis=axes)
     dx_hat = dout * gamma
     d_inv_std = (dx_hat * centered).sum(axis=axes, keepdims=True)
-    d_var = d_inv_std * -0.5 * inv_std ** 3  # s = (σ² + ε)^(-1/2)
+    d_var = d_inv_std * -0.5 * inv_std**3  # s = (σ² + ε)^(-1/2)
     d_centered = dx_hat * inv_std + d_var * 2.0 * centered / count  # σ² = mean((x − μ)²)
     d_mean = -d_centered.sum(axis=axes, keepdims=True)
     dx = d_centered + d_mean / count  # μ = mean(x)
@@ -105,8 +112,10 @@ def update_running_stats(running_mean, running_var, batch_mean, batch_var, count
     Returns ``(new_running_mean, new_running_var)``.
     """
     unbiased_var = batch_var * count / (count - 1)
-    return ((1 - momentum) * running_mean + momentum * batch_mean,
-            (1 - momentum) * running_var + momentum * unbiased_var)
+    return (
+        (1 - momentum) * running_mean + momentum * batch_mean,
+        (1 - momentum) * running_var + momentum * unbiased_var,
+    )
 
 
 def batch_norm_inference(x, gamma, beta, running_mean, running_var, eps=1e-5):
@@ -126,8 +135,9 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1
     if not training:
         return batch_norm_inference(x, gamma, beta, running_mean, running_var, eps), running_mean, running_var
     out, cache = batch_norm_forward(x, gamma, beta, eps)
-    new_mean, new_var = update_running_stats(running_mean, running_var, cache["mean"], cache["var"],
-                                             values_per_channel(x.shape), momentum)
+    new_mean, new_var = update_running_stats(
+        running_mean, running_var, cache["mean"], cache["var"], values_per_channel(x.shape), momentum
+    )
     return out, new_mean, new_var
 
 
@@ -156,8 +166,9 @@ class BatchNormFunction(torch.autograd.Function):
         x_hat, inv_std, weight = ctx.saved_tensors
         axes = reduction_axes(dout.dim())
         dx_hat = dout * weight.reshape(_channel_shape(dout.dim()))
-        dx = inv_std * (dx_hat - dx_hat.mean(dim=axes, keepdim=True)
-                        - x_hat * (dx_hat * x_hat).mean(dim=axes, keepdim=True))
+        dx = inv_std * (
+            dx_hat - dx_hat.mean(dim=axes, keepdim=True) - x_hat * (dx_hat * x_hat).mean(dim=axes, keepdim=True)
+        )
         return dx, (dout * x_hat).sum(dim=axes), dout.sum(dim=axes), None
 
 
@@ -225,10 +236,10 @@ def layer_norm_forward(x, gamma, beta, eps=1e-5):
     axes of size 1.
     """
     gamma, beta = np.asarray(gamma), np.asarray(beta)
-    trailing = x.shape[x.ndim - gamma.ndim:]
+    trailing = x.shape[x.ndim - gamma.ndim :]
     if gamma.ndim == 0 or trailing != gamma.shape:
         raise ValueError(f"gamma's shape {gamma.shape} must be the trailing shape of x {x.shape}")
-    leading = x.shape[:x.ndim - gamma.ndim]
+    leading = x.shape[: x.ndim - gamma.ndim]
     x_hat, inv_std = _normalize_last_axis(x.reshape(*leading, -1), eps)
     x_hat = x_hat.reshape(x.shape)
     inv_std = inv_std.reshape(*leading, *(1,) * gamma.ndim)
@@ -242,18 +253,20 @@ def layer_norm_backward(dout, cache):
     axes for dx, sums over the leading (example) axes for dgamma = Σ dout·x̂ and dbeta = Σ dout.
     """
     x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
-    leading = dout.shape[:dout.ndim - gamma.ndim]
+    leading = dout.shape[: dout.ndim - gamma.ndim]
     example_axes = tuple(range(len(leading)))
-    dx = standardize_backward((dout * gamma).reshape(*leading, -1), x_hat.reshape(*leading, -1),
-                              inv_std.reshape(*leading, 1), axes=-1)
+    dx = standardize_backward(
+        (dout * gamma).reshape(*leading, -1), x_hat.reshape(*leading, -1), inv_std.reshape(*leading, 1), axes=-1
+    )
     return dx.reshape(dout.shape), (dout * x_hat).sum(axis=example_axes), dout.sum(axis=example_axes)
 
 
 def _grouped(x, num_groups):
     """x shaped (N, C, *spatial) viewed as (N, G, C/G · spatial): each row is one group of one example."""
     if x.ndim < 2 or x.shape[1] % num_groups:
-        raise ValueError(f"num_groups={num_groups} must divide the channel count of an (N, C, ...) input, "
-                         f"got shape {x.shape}")
+        raise ValueError(
+            f"num_groups={num_groups} must divide the channel count of an (N, C, ...) input, got shape {x.shape}"
+        )
     return x.reshape(x.shape[0], num_groups, -1)
 
 

@@ -8,6 +8,7 @@ forward call (shared by the minibatch), the common practical simplification of t
 per-example masks, and evaluation uses the weights as they are (not the paper's Gaussian
 moment-matching inference).
 """
+
 import numpy as np
 import torch
 from torch import nn

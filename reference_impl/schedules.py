@@ -7,6 +7,7 @@ torch's scheduler has put in ``optimizer.param_groups[0]["lr"]`` at that step. F
 build new schedules from such ones. `ScheduledLR` drives any torch optimizer with a schedule, and
 `lr_range_test` is Smith's learning-rate range test.
 """
+
 import bisect
 import math
 
@@ -32,7 +33,7 @@ def multistep_lr(step, base_lr, milestones, gamma=0.1):
 
 def exponential_lr(step, base_lr, gamma):
     """torch's ExponentialLR: base_lr · gamma^step, i.e. α_0 e^{-kt} with gamma = e^{-k}."""
-    return base_lr * gamma ** step
+    return base_lr * gamma**step
 
 
 def cosine_annealing_lr(step, base_lr, T_max, eta_min=0.0):
@@ -67,8 +68,18 @@ def anneal(start, end, fraction, strategy="cos"):
     raise ValueError(f"anneal strategy must be 'cos' or 'linear', got {strategy!r}")
 
 
-def one_cycle(step, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos", div_factor=25.0,
-              final_div_factor=1e4, three_phase=False, base_momentum=0.85, max_momentum=0.95):
+def one_cycle(
+    step,
+    max_lr,
+    total_steps,
+    pct_start=0.3,
+    anneal_strategy="cos",
+    div_factor=25.0,
+    final_div_factor=1e4,
+    three_phase=False,
+    base_momentum=0.85,
+    max_momentum=0.95,
+):
     """torch's OneCycleLR: the pair (learning rate, momentum) at `step`, for steps 0 .. total_steps - 1.
 
     The lr rises from max_lr/div_factor to max_lr over the first pct_start of the steps while the
@@ -82,18 +93,24 @@ def one_cycle(step, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos", d
     rise_end = pct_start * total_steps - 1
     # Each phase: (last step, lr from, lr to, momentum from, momentum to).
     if three_phase:
-        phases = [(rise_end, initial_lr, max_lr, max_momentum, base_momentum),
-                  (2 * pct_start * total_steps - 2, max_lr, initial_lr, base_momentum, max_momentum),
-                  (total_steps - 1, initial_lr, min_lr, max_momentum, max_momentum)]
+        phases = [
+            (rise_end, initial_lr, max_lr, max_momentum, base_momentum),
+            (2 * pct_start * total_steps - 2, max_lr, initial_lr, base_momentum, max_momentum),
+            (total_steps - 1, initial_lr, min_lr, max_momentum, max_momentum),
+        ]
     else:
-        phases = [(rise_end, initial_lr, max_lr, max_momentum, base_momentum),
-                  (total_steps - 1, max_lr, min_lr, base_momentum, max_momentum)]
+        phases = [
+            (rise_end, initial_lr, max_lr, max_momentum, base_momentum),
+            (total_steps - 1, max_lr, min_lr, base_momentum, max_momentum),
+        ]
     phase_start = 0.0
     for index, (phase_end, lr_from, lr_to, momentum_from, momentum_to) in enumerate(phases):
         if step <= phase_end or index == len(phases) - 1:
             fraction = (step - phase_start) / (phase_end - phase_start)
-            return (anneal(lr_from, lr_to, fraction, anneal_strategy),
-                    anneal(momentum_from, momentum_to, fraction, anneal_strategy))
+            return (
+                anneal(lr_from, lr_to, fraction, anneal_strategy),
+                anneal(momentum_from, momentum_to, fraction, anneal_strategy),
+            )
         phase_start = phase_end
 
 
@@ -103,6 +120,7 @@ def with_warmup(schedule, warmup_steps, start_factor=1 / 3):
     For step < warmup_steps the lr rises linearly from start_factor·schedule(0) towards schedule(0);
     from warmup_steps on it is schedule(step - warmup_steps): the wrapped schedule starts afresh.
     """
+
     def warmed_up(step):
         if step < warmup_steps:
             return schedule(0) * (start_factor + (1 - start_factor) * step / warmup_steps)
@@ -134,8 +152,9 @@ class ScheduledLR(LRScheduler):
     def __init__(self, optimizer, lr_at, momentum_at=None, last_epoch=-1):
         groups = len(optimizer.param_groups)
         self.lr_functions = list(lr_at) if isinstance(lr_at, (list, tuple)) else [lr_at] * groups
-        self.momentum_functions = (list(momentum_at) if isinstance(momentum_at, (list, tuple))
-                                   else [momentum_at] * groups)
+        self.momentum_functions = (
+            list(momentum_at) if isinstance(momentum_at, (list, tuple)) else [momentum_at] * groups
+        )
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -152,8 +171,11 @@ class ScheduledLR(LRScheduler):
     def state_dict(self):
         # The schedules are code, not state (and often lambdas, which cannot be pickled): as with torch's
         # LambdaLR, rebuild the scheduler with them and load the step count from here.
-        return {key: value for key, value in super().state_dict().items()
-                if key not in ("lr_functions", "momentum_functions")}
+        return {
+            key: value
+            for key, value in super().state_dict().items()
+            if key not in ("lr_functions", "momentum_functions")
+        }
 
 
 def lr_range_test(loss_at_lr, start_lr=1e-5, end_lr=10.0, num_steps=100, smoothing=0.98, diverge_factor=4.0):

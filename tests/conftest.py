@@ -1,4 +1,5 @@
 """Shared test settings and fixtures."""
+
 import numpy as np
 import pytest
 import torch
@@ -42,6 +43,7 @@ def mnist1d_like():
 def full_batch_losses(mnist1d_like):
     """`run(make_optimizer)`: the losses of 100 full-batch steps of a small MLP on `mnist1d_like`,
     trained by ``make_optimizer(model.parameters())`` from a fixed initialization."""
+
     def run(make_optimizer, steps=100):
         torch.manual_seed(0)
         model = MLP((40, 32, 10))

@@ -1,4 +1,5 @@
 """Execute course notebooks the way a student's kernel would, in fast mode."""
+
 import os
 from pathlib import Path
 
@@ -20,11 +21,19 @@ def execute(path, timeout=300, fast=True, first=None, last=None):
     (e.g. to watch what the notebook does); they stay in the returned notebook as its first and last cells.
     """
     notebook = nbformat.read(path, as_version=4)
-    notebook.cells = [*([nbformat.v4.new_code_cell(first)] if first else []), *notebook.cells,
-                      *([nbformat.v4.new_code_cell(last)] if last else [])]
+    notebook.cells = [
+        *([nbformat.v4.new_code_cell(first)] if first else []),
+        *notebook.cells,
+        *([nbformat.v4.new_code_cell(last)] if last else []),
+    ]
     os.environ["COURSE_FAST"] = "1" if fast else "0"  # inherited by the kernel
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(Path(path).parent)}},
+    ).execute()
     return notebook
 
 

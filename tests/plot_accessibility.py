@@ -24,6 +24,7 @@ markers help, colour alone does not); whether colours mean the same thing across
 contrast against a background or a filled area; whether the text of the notebook describes each figure for a
 reader who cannot see it; and how large the text is once the browser scales the image.
 """
+
 import re
 
 from matplotlib.collections import Collection
@@ -34,8 +35,19 @@ from matplotlib.text import Text
 from course import PALETTE
 
 SMALLEST_FONT_PT = 8
-UNIFORM_COLORMAPS = {"viridis", "cividis", "magma", "inferno", "plasma", "gray", "grey", "Greys", "binary",
-                     "gist_gray", "gist_yarg"}
+UNIFORM_COLORMAPS = {
+    "viridis",
+    "cividis",
+    "magma",
+    "inferno",
+    "plasma",
+    "gray",
+    "grey",
+    "Greys",
+    "binary",
+    "gist_gray",
+    "gist_yarg",
+}
 DIVERGING_COLORMAPS = {"coolwarm", "RdBu", "PuOr"}
 TIME_WORDS = re.compile(r"\b(time|seconds|elapsed|duration|wall[- ]clock|latency)\b", re.IGNORECASE)
 TIME_UNITS = ("(s", " s)", " s,", "ms", "µs", "seconds", "minutes", "min)", "hours", "(h")
@@ -67,8 +79,11 @@ def _axes_problems(axes, legend_labels):
                 found.append(f"its {letter} axis has no label")
             if TIME_WORDS.search(label) and not any(unit in label for unit in TIME_UNITS):
                 found.append(f"its {letter} axis label {label!r} names a time but not its unit (s, ms, ...)")
-    labelled = [artist.get_label() for artist in [*axes.lines, *axes.collections, *axes.patches]
-                if not artist.get_label().startswith("_")]
+    labelled = [
+        artist.get_label()
+        for artist in [*axes.lines, *axes.collections, *axes.patches]
+        if not artist.get_label().startswith("_")
+    ]
     unexplained = sorted(set(labelled) - legend_labels)
     if len(labelled) > 1 and unexplained:
         found.append(f"shows {len(labelled)} labelled curves but no legend names {', '.join(unexplained)}")
@@ -81,8 +96,9 @@ def _colour_problems(axes):
     for line in axes.lines:
         for color in (line.get_color(), line.get_markerfacecolor(), line.get_markeredgecolor()):
             if not _safe_colour(color):
-                found.append(f"line {line.get_label()!r} is drawn in {_hex(color)}, outside the colour-blind-safe "
-                             "palette")
+                found.append(
+                    f"line {line.get_label()!r} is drawn in {_hex(color)}, outside the colour-blind-safe palette"
+                )
                 break
     for patch in axes.patches:
         if patch.get_visible() and not all(map(_safe_colour, (patch.get_facecolor(), patch.get_edgecolor()))):
@@ -108,21 +124,29 @@ def _colormap_problems(mappable):
 
 
 def _text_problems(figure):
-    small = sorted({(text.get_fontsize(), text.get_text()) for text in figure.findobj(Text)
-                    if text.get_visible() and text.get_text().strip() and text.get_fontsize() < SMALLEST_FONT_PT})
+    small = sorted(
+        {
+            (text.get_fontsize(), text.get_text())
+            for text in figure.findobj(Text)
+            if text.get_visible() and text.get_text().strip() and text.get_fontsize() < SMALLEST_FONT_PT
+        }
+    )
     return [f"text {text!r} is {size:g} pt, smaller than {SMALLEST_FONT_PT} pt" for size, text in small]
 
 
 def _shows_data(axes):
-    return axes.get_visible() and any(artist.get_visible()
-                                      for artist in [*axes.lines, *axes.collections, *axes.patches, *axes.images])
+    return axes.get_visible() and any(
+        artist.get_visible() for artist in [*axes.lines, *axes.collections, *axes.patches, *axes.images]
+    )
 
 
 def _twin_of_titled_axes(axes):
     """A twinx/twiny axes drawn over a titled panel shares its title."""
     siblings = {*axes.get_shared_x_axes().get_siblings(axes), *axes.get_shared_y_axes().get_siblings(axes)}
-    return any(other is not axes and other.get_title() and other.get_position().bounds == axes.get_position().bounds
-               for other in siblings)
+    return any(
+        other is not axes and other.get_title() and other.get_position().bounds == axes.get_position().bounds
+        for other in siblings
+    )
 
 
 def _legend_labels(figure):

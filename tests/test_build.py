@@ -1,4 +1,5 @@
 """lessons/ is exactly what `python -m autograder build` makes from solutions/, and --check says when not."""
+
 import nbformat
 
 from autograder.__main__ import main
@@ -29,8 +30,9 @@ def test_a_release_hides_solutions_and_hidden_tests(tmp_path):
     assert "# YOUR CODE HERE\\n" in text and "raise NotImplementedError()" in text
     for hidden in ["return x * x", "BEGIN SOLUTION", "HIDDEN TESTS", "square(-2)"]:
         assert hidden not in text
-    assert sorted(path.name for path in tmp_path.rglob("*") if path.is_file()) == ["toy.ipynb", "toy.ipynb"], \
+    assert sorted(path.name for path in tmp_path.rglob("*") if path.is_file()) == ["toy.ipynb", "toy.ipynb"], (
         "a build writes the release and nothing else (no gradebook.db, no log)"
+    )
 
 
 def test_check_lists_what_differs_and_build_repairs_it(tmp_path, capsys):

@@ -1,12 +1,12 @@
 """The capstones' helpers and the trainer as the notebooks use it: the synthetic CIFAR-10 stand-in, and the
 student's own optimizer, lr function and clipping (lessons 01-05) plugged into the one training loop."""
+
 import json
 from functools import partial
 
 import numpy as np
 import pytest
 import torch
-from test_cifar10 import write_cifar10_like
 
 from capstone.__main__ import main as command_line
 from capstone.cifar10 import load_cifar10, split_validation, synthetic_cifar10
@@ -14,6 +14,7 @@ from capstone.recipes import RECIPES, Recipe
 from capstone.trainer import TrainConfig, Trainer, train
 from reference_impl.clipping import clip_grad_norm
 from reference_impl.models import build_model
+from test_cifar10 import write_cifar10_like
 
 QUIET_CPU = TrainConfig(device="cpu", progress=False)
 
@@ -39,8 +40,13 @@ def test_train_learns_the_synthetic_data_and_reports_timing():
     torch.manual_seed(0)
     data = split_validation(synthetic_cifar10(train_size=320, test_size=64, seed=0), size=64)
     model = build_model("resnet8")
-    recipe = Recipe(partial(torch.optim.SGD, lr=0.1, momentum=0.9), lr_at=lambda step: 0.05, batch_size=32,
-                    steps=3 * 8, clip=lambda parameters: clip_grad_norm(parameters, 5.0))
+    recipe = Recipe(
+        partial(torch.optim.SGD, lr=0.1, momentum=0.9),
+        lr_at=lambda step: 0.05,
+        batch_size=32,
+        steps=3 * 8,
+        clip=lambda parameters: clip_grad_norm(parameters, 5.0),
+    )
     result = train(model, data, recipe, QUIET_CPU)
     history = result["history"]
     assert [row["epoch"] for row in history] == [1, 2, 3] and history[-1]["step"] == 3 * 8
@@ -99,15 +105,16 @@ def test_the_students_optimizer_schedule_and_clipping_drive_every_step():
     assert len(returned_norms) == 8 and all(norm <= 0.5 + 1e-5 for norm in norms_at_step)
     assert any(float(norm) > 0.5 for norm in returned_norms), "the test should exercise clipping"
     for epoch, row in enumerate(result["history"]):
-        norms = torch.stack(returned_norms[4 * epoch:4 * (epoch + 1)])
+        norms = torch.stack(returned_norms[4 * epoch : 4 * (epoch + 1)])
         assert row["gradient_norm"] == pytest.approx(norms.mean().item())
         assert row["gradient_norm_max"] == pytest.approx(norms.max().item())
 
 
 def test_momentum_schedule_sets_adams_beta1():
     torch.manual_seed(0)
-    recipe = Recipe(partial(torch.optim.AdamW, lr=1e-3), lambda step: 1e-3, batch_size=32, steps=4,
-                    momentum_at=lambda step: 0.5)
+    recipe = Recipe(
+        partial(torch.optim.AdamW, lr=1e-3), lambda step: 1e-3, batch_size=32, steps=4, momentum_at=lambda step: 0.5
+    )
     trainer = Trainer(build_model("resnet8"), synthetic_cifar10(train_size=128, test_size=32), recipe, QUIET_CPU)
     trainer.run()
     assert [group["betas"] for group in trainer.optimizer.param_groups] == [(0.5, 0.999)]
@@ -117,8 +124,9 @@ def test_a_diverging_run_stops_and_is_reported_not_raised():
     # As notebook 08's batch-norm ablation: a run whose loss becomes NaN is a result to count, with its history.
     data = synthetic_cifar10(train_size=128, test_size=32, seed=2)
     torch.manual_seed(0)
-    recipe = Recipe(partial(torch.optim.SGD, lr=0.1), lambda step: float("nan") if step >= 2 else 0.1,
-                    batch_size=32, steps=3 * 4)
+    recipe = Recipe(
+        partial(torch.optim.SGD, lr=0.1), lambda step: float("nan") if step >= 2 else 0.1, batch_size=32, steps=3 * 4
+    )
     with pytest.warns(RuntimeWarning, match="NaN or infinite at step 4 .*lower the learning rate"):
         result = train(build_model("plain8"), data, recipe, QUIET_CPU)
     assert result["diverged"] and result["step"] == 4
@@ -128,9 +136,14 @@ def test_a_diverging_run_stops_and_is_reported_not_raised():
 
 def test_exact_resume_with_an_injected_optimizer_schedule_and_clipping(tmp_path):
     data = synthetic_cifar10(train_size=128, test_size=32, seed=3)
-    recipe = Recipe(partial(torch.optim.AdamW, lr=1e-3, weight_decay=0.05), lambda step: 1e-3 / (1 + step),
-                    batch_size=32, steps=3 * 4, momentum_at=lambda step: 0.9 - 0.02 * step,
-                    clip=lambda parameters: clip_grad_norm(parameters, 1.0))
+    recipe = Recipe(
+        partial(torch.optim.AdamW, lr=1e-3, weight_decay=0.05),
+        lambda step: 1e-3 / (1 + step),
+        batch_size=32,
+        steps=3 * 4,
+        momentum_at=lambda step: 0.9 - 0.02 * step,
+        clip=lambda parameters: clip_grad_norm(parameters, 1.0),
+    )
 
     def trainer(seed):
         torch.manual_seed(seed)
@@ -151,9 +164,28 @@ def test_exact_resume_with_an_injected_optimizer_schedule_and_clipping(tmp_path)
 
 def test_the_command_line_trains_exactly_as_a_call_of_train(tmp_path):
     write_cifar10_like(tmp_path, images_per_batch=20)
-    assert command_line(["--model", "resnet8", "--recipe", "fast", "--steps", "3", "--batch-size", "32",
-                         "--data-dir", str(tmp_path), "--out-dir", str(tmp_path / "run"), "--device", "cpu",
-                         "--no-progress"]) == 0
+    assert (
+        command_line(
+            [
+                "--model",
+                "resnet8",
+                "--recipe",
+                "fast",
+                "--steps",
+                "3",
+                "--batch-size",
+                "32",
+                "--data-dir",
+                str(tmp_path),
+                "--out-dir",
+                str(tmp_path / "run"),
+                "--device",
+                "cpu",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     from_command_line = json.loads((tmp_path / "run" / "results.json").read_text())
 
     data = load_cifar10(tmp_path)

@@ -1,5 +1,6 @@
 """The comparison helpers of autograder.checks: first_difference over each kind of value, tolerances, messages,
 the mistake hint, the trajectory runner, and the checks of rules, optimizers and modules built on them."""
+
 import re
 import types
 
@@ -38,9 +39,11 @@ def test_the_tolerance_is_relative_to_the_expected_value():
 
 def test_a_value_that_differs_is_described_with_what_was_expected():
     assert checks.first_difference(np.array([1.0, 2.5]), np.array([1.0, 2.0])) == (
-        "the result is [1. , 2.5], expected [1., 2.].")
+        "the result is [1. , 2.5], expected [1., 2.]."
+    )
     assert checks.first_difference(3.0, 2.0, name="your lr", given_by="torch") == (
-        "your lr is 3., expected 2. as torch gives.")
+        "your lr is 3., expected 2. as torch gives."
+    )
 
 
 def test_a_shape_that_differs_is_named():
@@ -60,12 +63,15 @@ def test_describe_shows_small_arrays_and_summarizes_large_ones():
 
 # --- first_difference: None, dicts, tuples and lists -------------------------------------------------------------
 
+
 def test_none_where_a_value_belongs_is_reported_with_a_reason():
     assert checks.first_difference(None, 1.0) == "the result is None: did you forget to return it?"
     assert checks.first_difference(None, 1.0, name="the gradient", why_none="autograd did not reach it.") == (
-        "the gradient is None: autograd did not reach it.")
+        "the gradient is None: autograd did not reach it."
+    )
     assert checks.first_difference(None, 1.0, name="the gradient", why_none="") == (
-        "the gradient is None, expected 1..")
+        "the gradient is None, expected 1.."
+    )
 
 
 def test_none_is_expected_exactly():
@@ -77,18 +83,22 @@ def test_dict_entries_are_named_by_their_keys():
     expected = {"lrs": np.arange(3.0), "suggested_lr": 0.1}
     assert checks.first_difference({**expected, "extra": 1}, expected) is None
     assert checks.first_difference({**expected, "suggested_lr": 1.5}, expected) == (
-        "'suggested_lr' is 1.5, expected 0.1.")
+        "'suggested_lr' is 1.5, expected 0.1."
+    )
     assert checks.first_difference({"lrs": np.arange(3.0)}, expected) == (
-        "the result has no entry 'suggested_lr' (expected the keys ['lrs', 'suggested_lr']).")
+        "the result has no entry 'suggested_lr' (expected the keys ['lrs', 'suggested_lr'])."
+    )
     assert checks.first_difference([1.0], expected) == (
-        "the result should be a dict with keys ['lrs', 'suggested_lr'], got list.")
+        "the result should be a dict with keys ['lrs', 'suggested_lr'], got list."
+    )
 
 
 def test_tuples_are_compared_item_by_item_and_must_stay_tuples():
     assert checks.first_difference((1.0, 3.5), (1.0, 2.5)) == "the result[1] is 3.5, expected 2.5."
     assert checks.first_difference((1.0, None), (1.0, 2.5)) == "the result[1] is None: did you forget to return it?"
     assert checks.first_difference([1.0, 2.5], (1.0, 2.5)) == (
-        "the result should be a tuple of 2 values, got [1.0, 2.5].")
+        "the result should be a tuple of 2 values, got [1.0, 2.5]."
+    )
     assert checks.first_difference((1.0,), (1.0, 2.5)).startswith("the result should be a tuple of 2 values")
 
 
@@ -104,9 +114,11 @@ def test_nested_values_name_the_innermost_difference():
     expected = {"loss": [1.0, np.nan], "state": ({"step": 2}, np.zeros(2))}
     assert checks.first_difference({"loss": [1.0, np.nan], "state": ({"step": 2}, np.zeros(2))}, expected) is None
     assert checks.first_difference({"loss": [1.0, np.nan], "state": ({"step": 1}, np.zeros(2))}, expected) == (
-        "'step' is 1., expected 2..")
+        "'step' is 1., expected 2.."
+    )
     assert checks.first_difference({"loss": [1.0], "state": ({"step": 2}, np.zeros(2))}, expected) == (
-        "'loss' has 1 values, expected 2.")
+        "'loss' has 1 values, expected 2."
+    )
 
 
 def test_assert_close_compares_as_arrays_and_adds_the_hint():
@@ -118,6 +130,7 @@ def test_assert_close_compares_as_arrays_and_adds_the_hint():
 
 
 # --- the mistake hint ---------------------------------------------------------------------------------------------
+
 
 def test_the_first_reproducing_mistake_is_named():
     mistakes = {"add one": lambda x: x + 1, "double": lambda x: 2 * x, "square": lambda x: x * x}
@@ -136,6 +149,7 @@ def test_a_mistake_that_cannot_run_does_not_match():
 
 # --- the trajectory runner ----------------------------------------------------------------------------------------
 
+
 def scaled_steps(factor, calls=None):
     """An answer that records factor·step for each step; the run below calls answers as run(answer, count)."""
     return lambda count: [{"your value": factor * step} for step in range(count or 4)]
@@ -152,8 +166,14 @@ def test_agreeing_trajectories_pass():
 def test_the_first_differing_record_is_named_with_when_and_note():
     student = lambda count: [{"your value": v} for v in [0.0, 1.0, 5.0, 9.0][:count]]  # noqa: E731
     with pytest.raises(AssertionError) as caught:
-        checks.check_trajectory(run, student, scaled_steps(1.0), what="f", when=lambda index: f"at step {index}, ",
-                                note=lambda index: f" (note {index})")
+        checks.check_trajectory(
+            run,
+            student,
+            scaled_steps(1.0),
+            what="f",
+            when=lambda index: f"at step {index}, ",
+            note=lambda index: f" (note {index})",
+        )
     assert str(caught.value) == "f: at step 2, your value is 5., expected 2.. (note 2)"
 
 
@@ -174,7 +194,8 @@ def test_a_mistake_is_named_when_it_reproduces_the_records_up_to_the_first_diffe
 def test_a_missing_record_entry_is_reported():
     assert record_difference({"a": 1.0}, {"a": 1.0, "b": 2.0}, 1e-6, 1e-10) == "b is missing."
     assert record_difference({"a": 1.0, "b": None}, {"a": 1.0, "b": 2.0}, 1e-6, 1e-10, why_none="") == (
-        "b is None, expected 2..")
+        "b is None, expected 2.."
+    )
 
 
 def test_the_student_runs_before_the_reference():
@@ -225,13 +246,26 @@ def test_check_rule_names_the_step_the_output_and_the_mistake():
     def forgets_momentum(p, g, buf, lr, momentum):
         return p - lr * g, g
 
-    with pytest.raises(AssertionError, match=re.escape(
+    with pytest.raises(
+        AssertionError,
+        match=re.escape(
             "forgets_momentum: after step 2, your parameter is [ 1.05 , -2.075], expected [ 1.005 , -2.0975]. "
-            "That is what you get if you step along the gradient.")):
-        checks.check_rule(forgets_momentum, heavy_ball, param=P, grads=GRADS, hyper=(0.1, 0.9), state=None,
-                          names=("parameter", "buffer"),
-                          mistakes={"add the gradient": lambda p, g, b, lr, m: (p + lr * g, g),
-                                    "step along the gradient": forgets_momentum})
+            "That is what you get if you step along the gradient."
+        ),
+    ):
+        checks.check_rule(
+            forgets_momentum,
+            heavy_ball,
+            param=P,
+            grads=GRADS,
+            hyper=(0.1, 0.9),
+            state=None,
+            names=("parameter", "buffer"),
+            mistakes={
+                "add the gradient": lambda p, g, b, lr, m: (p + lr * g, g),
+                "step along the gradient": forgets_momentum,
+            },
+        )
 
 
 def test_a_dict_state_is_compared_entry_by_entry():
@@ -243,8 +277,9 @@ def test_a_dict_state_is_compared_entry_by_entry():
 
     state = {"step": 0, "exp_avg": np.zeros(2), "exp_avg_sq": np.zeros(2)}
     with pytest.raises(AssertionError, match=re.escape("after step 1, your state['exp_avg_sq'] is missing.")):
-        checks.check_rule_with_state(adam_without_second_moment, reference, param=P, grads=GRADS, hyper=(0.1,),
-                                     state=state)
+        checks.check_rule_with_state(
+            adam_without_second_moment, reference, param=P, grads=GRADS, hyper=(0.1,), state=state
+        )
 
 
 def adam(p, g, s, lr, beta1, beta2, eps, bias_correction=True):
@@ -263,29 +298,51 @@ def test_torch_rule_lets_a_rule_and_its_state_be_compared_with_torch():
     def uncorrected(p, g, s, lr, beta1, beta2, eps):
         return adam(p, g, s, lr, beta1, beta2, eps, bias_correction=False)
 
-    with pytest.raises(AssertionError, match=r"after step 1, your parameter is .*, expected .* as torch\.optim\.Adam"
-                                             r"\(lr=0.1, betas=\(0.8, 0.9\), eps=1e-08\) gives\. That is what you "
-                                             r"get if you skip the bias correction\.$"):
-        checks.check_rule_with_state(uncorrected, torch_adam, param=P, grads=GRADS, hyper=hyper, state=state,
-                                     mistakes={"skip the bias correction": uncorrected})
+    with pytest.raises(
+        AssertionError,
+        match=r"after step 1, your parameter is .*, expected .* as torch\.optim\.Adam"
+        r"\(lr=0.1, betas=\(0.8, 0.9\), eps=1e-08\) gives\. That is what you "
+        r"get if you skip the bias correction\.$",
+    ):
+        checks.check_rule_with_state(
+            uncorrected,
+            torch_adam,
+            param=P,
+            grads=GRADS,
+            hyper=hyper,
+            state=state,
+            mistakes={"skip the bias correction": uncorrected},
+        )
 
 
 def test_check_rule_against_torch_follows_torchs_state_and_names_torch():
     # Moved from test_optim_adaptive: the message names torch's optimizer and its hyperparameters.
-    checks.check_rule_against_torch(heavy_ball, torch.optim.SGD, {"lr": 0.1, "momentum": 0.9}, param=P, grads=GRADS,
-                                    hyper=(0.1, 0.9), state=None)
+    checks.check_rule_against_torch(
+        heavy_ball, torch.optim.SGD, {"lr": 0.1, "momentum": 0.9}, param=P, grads=GRADS, hyper=(0.1, 0.9), state=None
+    )
 
     def rmsprop_eps_inside(p, g, v, lr, alpha, eps):
         v = alpha * v + (1 - alpha) * g * g
         return p - lr * g / np.sqrt(v + eps), v
 
-    with pytest.raises(AssertionError, match=r"rmsprop_eps_inside: after step 1, your parameter is .* as "
-                                             r"torch\.optim\.RMSprop\(lr=0\.01, alpha=0\.9, eps=0\.1\) gives\.$"):
-        checks.check_rule_against_torch(rmsprop_eps_inside, torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9, "eps": 0.1},
-                                        param=P, grads=GRADS, hyper=(0.01, 0.9, 0.1), state=np.zeros(2))
+    with pytest.raises(
+        AssertionError,
+        match=r"rmsprop_eps_inside: after step 1, your parameter is .* as "
+        r"torch\.optim\.RMSprop\(lr=0\.01, alpha=0\.9, eps=0\.1\) gives\.$",
+    ):
+        checks.check_rule_against_torch(
+            rmsprop_eps_inside,
+            torch.optim.RMSprop,
+            {"lr": 0.01, "alpha": 0.9, "eps": 0.1},
+            param=P,
+            grads=GRADS,
+            hyper=(0.01, 0.9, 0.1),
+            state=np.zeros(2),
+        )
 
 
 # --- optimizers, modules, functions that change their inputs ------------------------------------------------------
+
 
 class SGDWithOwnBuffers(torch.optim.Optimizer):
     """Heavy-ball SGD keeping its buffers outside self.state: right until a state_dict round trip loses them."""
@@ -310,19 +367,32 @@ def test_check_optimizer_names_a_wrong_optimizer_class():
         return torch.optim.AdamW(params, **{**hyper, "weight_decay": 0.0})
 
     checks.check_optimizer(torch.optim.AdamW, torch.optim.AdamW, {"lr": 0.01}, steps=3)
-    with pytest.raises(AssertionError, match=r"^ignores_weight_decay\(lr=0.01, weight_decay=0.1\): after step 1, "
-                                             r"parameter 0 is .* as torch gives\. That is what you get if you "
-                                             r"ignore weight_decay\.$"):
-        checks.check_optimizer(ignores_weight_decay, torch.optim.AdamW, {"lr": 0.01, "weight_decay": 0.1}, steps=3,
-                               mistakes={"ignore betas": lambda params, **hyper: torch.optim.AdamW(params, lr=0.01),
-                                         "ignore weight_decay": ignores_weight_decay})
+    with pytest.raises(
+        AssertionError,
+        match=r"^ignores_weight_decay\(lr=0.01, weight_decay=0.1\): after step 1, "
+        r"parameter 0 is .* as torch gives\. That is what you get if you "
+        r"ignore weight_decay\.$",
+    ):
+        checks.check_optimizer(
+            ignores_weight_decay,
+            torch.optim.AdamW,
+            {"lr": 0.01, "weight_decay": 0.1},
+            steps=3,
+            mistakes={
+                "ignore betas": lambda params, **hyper: torch.optim.AdamW(params, lr=0.01),
+                "ignore weight_decay": ignores_weight_decay,
+            },
+        )
 
 
 def test_check_optimizer_says_when_state_is_lost_in_a_state_dict_round_trip():
     hyper = {"lr": 0.1, "momentum": 0.9}
     checks.check_optimizer(SGDWithOwnBuffers, torch.optim.SGD, hyper, steps=6)
-    with pytest.raises(AssertionError, match=r"after step 4, parameter 0 .* It matched before the state_dict round "
-                                             r"trip at step 3: keep all per-parameter state in self\.state\[p\]"):
+    with pytest.raises(
+        AssertionError,
+        match=r"after step 4, parameter 0 .* It matched before the state_dict round "
+        r"trip at step 3: keep all per-parameter state in self\.state\[p\]",
+    ):
         checks.check_optimizer(SGDWithOwnBuffers, torch.optim.SGD, hyper, steps=6, round_trip_at=3)
 
 
@@ -332,8 +402,13 @@ def test_check_module_reports_a_gradient_autograd_does_not_reach():
             return x @ self.weight.detach().T + self.bias
 
     inputs = [np.random.default_rng(0).normal(size=(4, 3))]
-    with pytest.raises(AssertionError, match=re.escape("DetachedLinear(3, 2): at step 1 (training mode), your "
-                                                       "gradient of weight is None: autograd did not reach it.")):
+    with pytest.raises(
+        AssertionError,
+        match=re.escape(
+            "DetachedLinear(3, 2): at step 1 (training mode), your "
+            "gradient of weight is None: autograd did not reach it."
+        ),
+    ):
         checks.check_module(DetachedLinear, nn.Linear, inputs, training=[True], args=(3, 2))
 
 
@@ -350,10 +425,17 @@ def test_check_in_place_compares_the_result_and_the_inputs_afterwards():
         halve(parameters)
 
     checks.check_in_place(halve, halve, lambda: (make(),), observe=lambda args: checks.parameter_observations(args[0]))
-    with pytest.raises(AssertionError, match=r"^halve_and_forget_to_return: the value returned is None, "
-                                             r"expected 5\.\.$"):
-        checks.check_in_place(halve_and_forget_to_return, halve, lambda: (make(),),
-                              observe=lambda args: checks.parameter_observations(args[0]))
+    with pytest.raises(
+        AssertionError,
+        match=r"^halve_and_forget_to_return: the value returned is None, "
+        r"expected 5\.\.$",
+    ):
+        checks.check_in_place(
+            halve_and_forget_to_return,
+            halve,
+            lambda: (make(),),
+            observe=lambda args: checks.parameter_observations(args[0]),
+        )
 
 
 def test_check_function_passes_a_none_the_reference_also_returns():
@@ -363,6 +445,7 @@ def test_check_function_passes_a_none_the_reference_also_returns():
 
 
 # --- the package --------------------------------------------------------------------------------------------------
+
 
 def test_public_functions_are_plain_attributes_of_the_package():
     # The grading kernel's guard restores replaced callables of autograder.checks: they must live on it.

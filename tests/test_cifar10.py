@@ -1,4 +1,5 @@
 """The CIFAR-10 reader: both on-disk formats, the MD5 check, and the messages when the data is missing or wrong."""
+
 import hashlib
 import io
 import pickle
@@ -20,8 +21,15 @@ def write_cifar10_like(directory, images_per_batch=20, seed=0, archive=False):
     for name in (*TRAIN_BATCHES, TEST_BATCH):
         data = rng.integers(0, 256, (images_per_batch, 3072), dtype=np.uint8)
         labels = rng.integers(0, 10, images_per_batch).tolist()
-        batches[name] = pickle.dumps({b"batch_label": name.encode(), b"labels": labels, b"data": data,
-                                      b"filenames": [b"x.png"] * images_per_batch}, protocol=2)
+        batches[name] = pickle.dumps(
+            {
+                b"batch_label": name.encode(),
+                b"labels": labels,
+                b"data": data,
+                b"filenames": [b"x.png"] * images_per_batch,
+            },
+            protocol=2,
+        )
     if archive:
         path = directory / "cifar-10-python.tar.gz"
         with tarfile.open(path, "w:gz") as tar:
@@ -36,10 +44,12 @@ def write_cifar10_like(directory, images_per_batch=20, seed=0, archive=False):
             (directory / FOLDER_NAME / name).write_bytes(content)
         md5 = None
     unpickled = {name: pickle.loads(content) for name, content in batches.items()}
-    expected = {"x": np.concatenate([unpickled[name][b"data"] for name in TRAIN_BATCHES]).reshape(-1, 3, 32, 32),
-                "y": np.concatenate([unpickled[name][b"labels"] for name in TRAIN_BATCHES]),
-                "x_test": unpickled[TEST_BATCH][b"data"].reshape(-1, 3, 32, 32),
-                "y_test": np.array(unpickled[TEST_BATCH][b"labels"])}
+    expected = {
+        "x": np.concatenate([unpickled[name][b"data"] for name in TRAIN_BATCHES]).reshape(-1, 3, 32, 32),
+        "y": np.concatenate([unpickled[name][b"labels"] for name in TRAIN_BATCHES]),
+        "x_test": unpickled[TEST_BATCH][b"data"].reshape(-1, 3, 32, 32),
+        "y_test": np.array(unpickled[TEST_BATCH][b"labels"]),
+    }
     return expected, md5
 
 
@@ -67,7 +77,7 @@ def test_channels_are_planes_of_the_flat_rows(tmp_path):
     raw = pickle.loads((tmp_path / FOLDER_NAME / TRAIN_BATCHES[0]).read_bytes())[b"data"]
     # Official layout: the first 1024 bytes of a row are the red plane, row by row.
     np.testing.assert_array_equal(loaded["x"][0, 0, 1], raw[0, 32:64])
-    np.testing.assert_array_equal(loaded["x"][0, 2, 31], raw[0, 3072 - 32:])
+    np.testing.assert_array_equal(loaded["x"][0, 2, 31], raw[0, 3072 - 32 :])
 
 
 def test_an_archive_with_another_checksum_is_refused(tmp_path):

@@ -1,5 +1,6 @@
 """reference_impl.clipping matches torch.nn.utils.clip_grad_norm_ / clip_grad_value_; check_in_place on clipping.
 Lesson 05's graded cells against its known mistakes: test_lesson_mistakes.py."""
+
 import math
 
 import numpy as np
@@ -88,8 +89,9 @@ def test_non_finite_gradients_raise_or_propagate_like_torch(bad, norm_type):
 def test_accepts_a_single_tensor_a_generator_and_no_gradients_like_torch():
     for make_input in (lambda p: p[0], lambda p: (q for q in p)):
         ours, theirs = both([np.ones(3)], [np.full(3, 4.0)], torch.float32)
-        torch.testing.assert_close(clipping.clip_grad_norm(make_input(ours), 1.0),
-                                   torch.nn.utils.clip_grad_norm_(make_input(theirs), 1.0))
+        torch.testing.assert_close(
+            clipping.clip_grad_norm(make_input(ours), 1.0), torch.nn.utils.clip_grad_norm_(make_input(theirs), 1.0)
+        )
         assert_same_parameters(ours, theirs)
     ours, theirs = both([np.ones(3)], [None], torch.float32)
     torch.testing.assert_close(clipping.clip_grad_norm(ours, 1.0), torch.nn.utils.clip_grad_norm_(theirs, 1.0))
@@ -148,6 +150,7 @@ def test_train_with_clipping_stops_at_the_first_non_finite_loss():
 
 # --- check_in_place on clipping, with cases drawn the way the hidden tests in solutions/05_gradient_clipping do --
 
+
 def norm_case(rng, norm_type, scale):
     shapes = [(3, 4), (5,), (2, 3), (4,)]
     values = [rng.normal(size=shape) for shape in shapes]
@@ -161,8 +164,9 @@ def observe_parameters(args):
 
 def test_check_in_place_passes_the_reference_and_reports_a_missing_gradient():
     make = norm_case(np.random.default_rng(503), 2.0, 3.0)
-    checks.check_in_place(clipping.clip_grad_norm, clipping.clip_grad_norm, lambda: (make(), 1.0),
-                          observe=observe_parameters)
+    checks.check_in_place(
+        clipping.clip_grad_norm, clipping.clip_grad_norm, lambda: (make(), 1.0), observe=observe_parameters
+    )
 
     def drops_gradients(parameters, max_norm):
         total = clipping.clip_grad_norm(parameters, max_norm)
@@ -170,5 +174,6 @@ def test_check_in_place_passes_the_reference_and_reports_a_missing_gradient():
         return total
 
     with pytest.raises(AssertionError, match="the gradient of parameter 0 is None"):
-        checks.check_in_place(drops_gradients, clipping.clip_grad_norm, lambda: (make(), 1.0),
-                              observe=observe_parameters)
+        checks.check_in_place(
+            drops_gradients, clipping.clip_grad_norm, lambda: (make(), 1.0), observe=observe_parameters
+        )

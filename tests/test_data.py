@@ -1,4 +1,5 @@
 """MNIST-1D: generated offline, cached, deterministic, and polite to the caller's random state."""
+
 import random
 import socket
 from types import SimpleNamespace
@@ -6,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from course.data import load_mnist1d
 from course import data as mnist1d_module
+from course.data import load_mnist1d
 
 SEED = 42
 

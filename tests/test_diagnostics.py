@@ -1,5 +1,6 @@
 """reference_impl.diagnostics against autograd. Lesson 00's graded cells against its known mistakes:
 test_lesson_mistakes.py."""
+
 import numpy as np
 import pytest
 import torch

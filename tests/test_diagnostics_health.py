@@ -1,5 +1,6 @@
 """The training-health report: activation statistics by forward hooks, per-layer gradient norms and
 update-to-data ratios, the text table, and the fresh-input check lesson 07's hidden tests use."""
+
 import math
 
 import pytest
@@ -13,8 +14,10 @@ from reference_impl.models import DeepMLP
 
 def sgd_step(model, lr=0.1, seed=0, batch=32, features=10, classes=3):
     generator = torch.Generator().manual_seed(seed)
-    inputs, targets = torch.randn(batch, features, generator=generator), torch.randint(0, classes, (batch,),
-                                                                                      generator=generator)
+    inputs, targets = (
+        torch.randn(batch, features, generator=generator),
+        torch.randint(0, classes, (batch,), generator=generator),
+    )
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
 
     def step():
@@ -43,7 +46,8 @@ def test_report_matches_quantities_computed_by_hand():
     assert list(report["gradient_norm"]) == ["0", "2"]
     weight, bias = model[0].weight, model[0].bias
     assert report["gradient_norm"]["0"] == pytest.approx(
-        math.sqrt(float(weight.grad.square().sum() + bias.grad.square().sum())), rel=1e-6)
+        math.sqrt(float(weight.grad.square().sum() + bias.grad.square().sum())), rel=1e-6
+    )
     # SGD's update is lr · gradient, so the ratio is lr · |∇θ| / |θ_before|.
     data_norm = math.sqrt(float(before[0].square().sum() + before[1].square().sum()))
     assert report["update_ratio"]["0"] == pytest.approx(0.1 * report["gradient_norm"]["0"] / data_norm, rel=1e-5)
@@ -111,6 +115,9 @@ def test_check_function_on_fresh_inputs_gives_every_call_its_own_inputs():
     checks.check_function_on_fresh_inputs(add_one, add_one, make_args=make_args)
     assert len(calls) == 2
     with pytest.raises(AssertionError, match="That is what you get if you add two"):
-        checks.check_function_on_fresh_inputs(lambda box: box[0] + 2.0, add_one, make_args=make_args,
-                                              mistakes={"add three": lambda box: box[0] + 3.0,
-                                                        "add two": lambda box: box[0] + 2.0})
+        checks.check_function_on_fresh_inputs(
+            lambda box: box[0] + 2.0,
+            add_one,
+            make_args=make_args,
+            mistakes={"add three": lambda box: box[0] + 3.0, "add two": lambda box: box[0] + 2.0},
+        )

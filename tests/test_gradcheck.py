@@ -1,4 +1,5 @@
 """The numerical gradient checker: accurate on known gradients, scale-free, and loud about wrong ones."""
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -9,18 +10,18 @@ from reference_impl.gradcheck import assert_gradients_match, gradient_errors, nu
 
 def test_numerical_gradient_of_known_functions():
     x = np.array([[0.3, -1.2], [2.0, 0.7]])
-    np.testing.assert_allclose(numerical_gradient(lambda v: (v ** 2).sum(), x), 2 * x, rtol=1e-9)
+    np.testing.assert_allclose(numerical_gradient(lambda v: (v**2).sum(), x), 2 * x, rtol=1e-9)
     np.testing.assert_allclose(numerical_gradient(lambda v: np.sin(v).sum(), x), np.cos(x), rtol=1e-8)
 
 
 def test_numerical_gradient_leaves_its_input_alone_and_accepts_integers():
     x = np.array([1.0, 2.0])
-    numerical_gradient(lambda v: (v ** 3).sum(), x)
+    numerical_gradient(lambda v: (v**3).sum(), x)
     np.testing.assert_array_equal(x, [1.0, 2.0])
-    np.testing.assert_allclose(numerical_gradient(lambda v: (v ** 2).sum(), np.array([1, 2])), [2.0, 4.0])
+    np.testing.assert_allclose(numerical_gradient(lambda v: (v**2).sum(), np.array([1, 2])), [2.0, 4.0])
 
 
-@given(scale=st.floats(1e-6, 1e6), seed=st.integers(0, 2 ** 16))
+@given(scale=st.floats(1e-6, 1e6), seed=st.integers(0, 2**16))
 def test_relative_error_is_symmetric_bounded_and_scale_free(scale, seed):
     rng = np.random.default_rng(seed)
     a, b = rng.normal(size=5), rng.normal(size=5)
@@ -52,7 +53,7 @@ def test_assert_gradients_match_names_the_wrong_missing_or_misshapen_gradient():
     x = np.array([1.0, -2.0, 3.0])
 
     def loss(x):
-        return (x ** 2).sum()
+        return (x**2).sum()
 
     assert_gradients_match(loss, {"x": x}, {"x": 2 * x})
     with pytest.raises(AssertionError, match="relative error x: 3.33e-01"):

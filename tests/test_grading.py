@@ -10,6 +10,7 @@ feedback pages come out.
 - The status rules (autograder/grading/status.py) are checked on their own, on records made here,
   in milliseconds.
 """
+
 import copy
 import csv
 import signal
@@ -19,7 +20,6 @@ import sys
 import nbformat
 import psutil
 import pytest
-from fixtures.courses import fill_in, make_toy_course
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
@@ -29,14 +29,28 @@ from autograder.grading.nbgrader_run import AutogradeOutcome
 from autograder.grading.records import GradingRun, Submission
 from autograder.grading.sandbox import KernelExit, Limits
 from autograder.grading.status import autograde_status
+from fixtures.courses import fill_in, make_toy_course
 
 
 def grade(submissions, out, *options, course_root=REPO_ROOT):
     """Run the grading command; return {(student, lesson): CSV row} and the CSV's header."""
     result = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
-         "--course-root", str(course_root), *options],
-        capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            str(submissions),
+            "--out",
+            str(out),
+            "--course-root",
+            str(course_root),
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     print(result.stdout)  # the summary, shown when a test fails
     with open(out / "grades.csv", newline="") as csv_file:
@@ -91,10 +105,23 @@ def test_toy_class_every_status(tmp_path):
 
     rows, columns = grade(submissions, out, "--wall-limit", "20", course_root=course)
 
-    assert columns == ["student", "lesson", "status", "score", "max_score",
-                       "toy_a_square", "toy_a_cube", "toy_b_square", "toy_b_cube", "failures", "flags", "detail"]
-    assert sorted(rows) == [(student, lesson) for student in ["ada", "bob", "cy", "dee"]
-                            for lesson in ["toy_a", "toy_b"]]
+    assert columns == [
+        "student",
+        "lesson",
+        "status",
+        "score",
+        "max_score",
+        "toy_a_square",
+        "toy_a_cube",
+        "toy_b_square",
+        "toy_b_cube",
+        "failures",
+        "flags",
+        "detail",
+    ]
+    assert sorted(rows) == [
+        (student, lesson) for student in ["ada", "bob", "cy", "dee"] for lesson in ["toy_a", "toy_b"]
+    ]
     status_and_score = {key: (row["status"], row["score"], row["max_score"]) for key, row in rows.items()}
     assert status_and_score == {
         ("ada", "toy_a"): ("graded", "3", "3"),
@@ -106,8 +133,11 @@ def test_toy_class_every_status(tmp_path):
         ("dee", "toy_a"): ("timed out", "0", "3"),
         ("dee", "toy_b"): ("missing", "0", "3"),
     }
-    assert scores(rows["ada", "toy_b"], ["toy_a_square", "toy_b_square", "toy_b_cube"]) == \
-        {"toy_a_square": "", "toy_b_square": "1", "toy_b_cube": "2"}
+    assert scores(rows["ada", "toy_b"], ["toy_a_square", "toy_b_square", "toy_b_cube"]) == {
+        "toy_a_square": "",
+        "toy_b_square": "1",
+        "toy_b_cube": "2",
+    }
     assert "the kernel died (exit code 1)" in rows["cy", "toy_a"]["detail"]
     assert "wall-clock limit of 20 s" in rows["dee", "toy_a"]["detail"]
     assert kernels_left_in(tmp_path) == [], "the endless kernel was not stopped"
@@ -158,8 +188,11 @@ def without_ungraded_code(notebook):
 def test_lesson_01_scores(tmp_path):
     lesson = nbformat.read(REPO_ROOT / "lessons" / "01_momentum" / "01_momentum.ipynb", as_version=4)
     solution = nbformat.read(REPO_ROOT / "solutions" / "01_momentum" / "01_momentum.ipynb", as_version=4)
-    assert [cell.metadata["nbgrader"]["grade_id"] for cell in solution.cells
-            if cell.metadata.get("nbgrader", {}).get("grade")] == CELLS, "lesson 01 changed: update POINTS, MISTAKES"
+    assert [
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in solution.cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    ] == CELLS, "lesson 01 changed: update POINTS, MISTAKES"
     submissions, out = tmp_path / "submissions", tmp_path / "out"
 
     def hand_in(student, edits=None):
@@ -170,8 +203,14 @@ def test_lesson_01_scores(tmp_path):
     for student, mistakes in BUGGY_STUDENTS.items():
         hand_in(student, {cell: edits for mistake in mistakes for cell, edits in MISTAKES[mistake].items()})
     # `while` typed for a statement meant to run once: ema_momentum_step never returns.
-    hand_in("endless_loop", {"01_momentum_ema_momentum_answer": [
-        ("    velocity = beta * velocity", "    while beta < 1:\n        velocity = beta * velocity")]})
+    hand_in(
+        "endless_loop",
+        {
+            "01_momentum_ema_momentum_answer": [
+                ("    velocity = beta * velocity", "    while beta < 1:\n        velocity = beta * velocity")
+            ]
+        },
+    )
     submit(submissions, "broken_json", "01_momentum", '{"cells": [{"cell_type": "code", "source": "def gd_step(')
 
     rows, _ = grade(submissions, out, "--timeout", "10")
@@ -180,20 +219,24 @@ def test_lesson_01_scores(tmp_path):
     assert sorted(rows) == sorted(["full_marks", "blank", *BUGGY_STUDENTS, "endless_loop", "broken_json"])
     assert {row["max_score"] for row in rows.values()} == {str(MAX_SCORE)}
     assert (rows["full_marks"]["status"], rows["full_marks"]["score"]) == ("graded", str(MAX_SCORE))
-    assert scores(rows["full_marks"], CELLS) == {f"01_momentum_{exercise}": str(points)
-                                                 for exercise, points in POINTS.items()}
+    assert scores(rows["full_marks"], CELLS) == {
+        f"01_momentum_{exercise}": str(points) for exercise, points in POINTS.items()
+    }
     assert (rows["blank"]["status"], rows["blank"]["score"]) == ("graded", "0")
 
     for student, mistakes in BUGGY_STUDENTS.items():
         failed = exercises_failed(mistakes)
-        expected = {f"01_momentum_{exercise}": str(0 if exercise in failed else points)
-                    for exercise, points in POINTS.items()}
+        expected = {
+            f"01_momentum_{exercise}": str(0 if exercise in failed else points) for exercise, points in POINTS.items()
+        }
         assert (rows[student]["status"], scores(rows[student], CELLS)) == ("graded", expected), student
         assert rows[student]["score"] == str(MAX_SCORE - sum(POINTS[exercise] for exercise in failed))
 
     # The looping exercise is interrupted after --timeout and scores 0; the exercises after it still count.
-    assert (rows["endless_loop"]["status"], rows["endless_loop"]["score"]) == \
-        ("graded", str(MAX_SCORE - POINTS["ema_momentum"]))
+    assert (rows["endless_loop"]["status"], rows["endless_loop"]["score"]) == (
+        "graded",
+        str(MAX_SCORE - POINTS["ema_momentum"]),
+    )
     assert rows["endless_loop"]["01_momentum_ema_momentum"] == "0"
     assert "interrupted after the time limit: 01_momentum_ema_momentum" in rows["endless_loop"]["detail"]
 
@@ -212,24 +255,57 @@ def while_handling(error, earlier):
     return error
 
 
-@pytest.mark.parametrize(("exit_status", "kernel_exit", "failure", "log_text", "expected"), [
-    (None, None, None, "", ("timed out", "grading ran past the wall-clock limit of 20 s and was stopped")),
-    (1, KernelExit(-signal.SIGXCPU), DeadKernelError("Kernel died"), "",
-     ("timed out", "killed by SIGXCPU: it used its 8 s of CPU time")),
-    (1, None, CellTimeoutError("Timeout waiting for IOPub output"), "",
-     ("timed out", "a cell ran past its time limit and could not be interrupted")),
-    (1, None, while_handling(DeadKernelError("Kernel died"), CellTimeoutError("Timeout")), "",
-     ("timed out", "a cell ran past its time limit and could not be interrupted")),
-    (1, KernelExit(3), DeadKernelError("Kernel died"), "",
-     ("kernel died", f"the kernel died (exit code 3); log: {LOG}")),
-    (1, KernelExit(-signal.SIGSEGV), DeadKernelError("Kernel died"), "",
-     ("kernel died", f"the kernel died (killed by SIGSEGV); log: {LOG}")),
-    (1, None, DeadKernelError("Kernel died"), "", ("kernel died", f"the kernel died (no exit status); log: {LOG}")),
-    (1, KernelExit(0), None, "Traceback (most recent call last):\n  ...\nValueError: bad cell metadata\n"
-     "[AutogradeApp | ERROR] There was an error processing assignment",
-     ("error", f"ValueError: bad cell metadata (log: {LOG})")),
-    (1, None, None, "", ("error", f"nbgrader autograde failed (log: {LOG})")),
-])
+@pytest.mark.parametrize(
+    ("exit_status", "kernel_exit", "failure", "log_text", "expected"),
+    [
+        (None, None, None, "", ("timed out", "grading ran past the wall-clock limit of 20 s and was stopped")),
+        (
+            1,
+            KernelExit(-signal.SIGXCPU),
+            DeadKernelError("Kernel died"),
+            "",
+            ("timed out", "killed by SIGXCPU: it used its 8 s of CPU time"),
+        ),
+        (
+            1,
+            None,
+            CellTimeoutError("Timeout waiting for IOPub output"),
+            "",
+            ("timed out", "a cell ran past its time limit and could not be interrupted"),
+        ),
+        (
+            1,
+            None,
+            while_handling(DeadKernelError("Kernel died"), CellTimeoutError("Timeout")),
+            "",
+            ("timed out", "a cell ran past its time limit and could not be interrupted"),
+        ),
+        (
+            1,
+            KernelExit(3),
+            DeadKernelError("Kernel died"),
+            "",
+            ("kernel died", f"the kernel died (exit code 3); log: {LOG}"),
+        ),
+        (
+            1,
+            KernelExit(-signal.SIGSEGV),
+            DeadKernelError("Kernel died"),
+            "",
+            ("kernel died", f"the kernel died (killed by SIGSEGV); log: {LOG}"),
+        ),
+        (1, None, DeadKernelError("Kernel died"), "", ("kernel died", f"the kernel died (no exit status); log: {LOG}")),
+        (
+            1,
+            KernelExit(0),
+            None,
+            "Traceback (most recent call last):\n  ...\nValueError: bad cell metadata\n"
+            "[AutogradeApp | ERROR] There was an error processing assignment",
+            ("error", f"ValueError: bad cell metadata (log: {LOG})"),
+        ),
+        (1, None, None, "", ("error", f"nbgrader autograde failed (log: {LOG})")),
+    ],
+)
 def test_status_rules(tmp_path, exit_status, kernel_exit, failure, log_text, expected):
     run = GradingRun(tmp_path / "submissions", tmp_path / "out", wall_limit=20, limits=Limits(cpu_seconds=8))
     log = run.out / LOG
@@ -243,14 +319,18 @@ def test_graded_status_names_the_interrupted_cells(tmp_path):
     run = GradingRun(tmp_path / "submissions", tmp_path / "out")
     submission = Submission("ada", "toy_a", b"{}", (), 3.0, "key")
     timeout = new_output("error", ename="CellTimeoutError", evalue="", traceback=[])
-    cells = [new_code_cell("while True: pass", outputs=[timeout], metadata={"nbgrader": {"grade_id": "toy_a_square"}}),
-             new_code_cell("1 / 0", outputs=[new_output("error", ename="ZeroDivisionError", evalue="", traceback=[])]),
-             new_code_cell("while True: pass", outputs=[timeout])]
+    cells = [
+        new_code_cell("while True: pass", outputs=[timeout], metadata={"nbgrader": {"grade_id": "toy_a_square"}}),
+        new_code_cell("1 / 0", outputs=[new_output("error", ename="ZeroDivisionError", evalue="", traceback=[])]),
+        new_code_cell("while True: pass", outputs=[timeout]),
+    ]
     run.autograded_notebook(submission).parent.mkdir(parents=True)
     nbformat.write(new_notebook(cells=cells), run.autograded_notebook(submission))
     outcome = AutogradeOutcome(0, KernelExit(0), None, [], run.out / LOG)
-    assert autograde_status(run, submission, outcome) == \
-        ("graded", "interrupted after the time limit: toy_a_square, cell 2")
+    assert autograde_status(run, submission, outcome) == (
+        "graded",
+        "interrupted after the time limit: toy_a_square, cell 2",
+    )
 
 
 def test_records_survive_their_files(tmp_path):

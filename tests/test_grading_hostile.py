@@ -6,6 +6,7 @@ flag, and the honest students graded in the same batch must keep their full mark
 graded once (the `batch` fixture) and each student's row is checked by a test of its own, so one run
 reports every case. A second run must regrade nothing, and a third only the notebook that changed.
 """
+
 import contextlib
 import copy
 import fcntl
@@ -20,12 +21,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from fixtures.courses import fill_in, make_toy_course
 from test_grading import grade, submit
 
 from autograder.build import build_lessons
 from autograder.grading import sandbox
 from autograder.grading.intake import collect
+from fixtures.courses import fill_in, make_toy_course
 
 LESSON = "toy_a"
 # Short limits so the hostile cases end quickly; two workers, as an instructor with two cores would run it.
@@ -57,11 +58,19 @@ CASES = {
     "exits": Case("kernel died", "0", detail="exit code 3"),
     "segfault": Case("kernel died", "0", detail="killed by SIGSEGV"),
     # Stopped by the cell time limit; nbgrader's LimitOutput keeps the graded notebook and its feedback small.
-    "print_flood": Case("graded", "2", detail="interrupted after the time limit: toy_a_square",
-                        feedback_shows="... Output truncated ..."),
+    "print_flood": Case(
+        "graded",
+        "2",
+        detail="interrupted after the time limit: toy_a_square",
+        feedback_shows="... Output truncated ...",
+    ),
     "cpu_hog": Case("timed out", "0", detail="could not be interrupted"),
-    "monkeypatch": Case("graded", "1", failures_start="toy_a_cube: AssertionError", flags_include={
-        "toy_a_cube_answer patches numpy.allclose", "replaced numpy.allclose (restored)"}),
+    "monkeypatch": Case(
+        "graded",
+        "1",
+        failures_start="toy_a_cube: AssertionError",
+        flags_include={"toy_a_cube_answer patches numpy.allclose", "replaced numpy.allclose (restored)"},
+    ),
     "imports_reference": Case("graded", "3", flags=["toy_a_square_answer uses reference_impl"]),
     # Without namespaces (see autograder/grading/sandbox.py) the grader warns and these reads succeed.
     "reads_outside": Case("graded", "2", failures="No such file or directory") if ISOLATED else Case("graded", "3"),
@@ -86,8 +95,11 @@ def edit_cells(notebook, change):
 
 
 def cell_index(notebook, grade_id):
-    return next(index for index, cell in enumerate(notebook.cells)
-                if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return next(
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+    )
 
 
 @contextlib.contextmanager
@@ -138,23 +150,46 @@ def hand_in_hostile_class(course, submissions, port):
     answer("monkeypatch", "cube", "return 0\nimport numpy as np\nnp.allclose = lambda *args, **kwargs: True")
     answer("imports_reference", "square", "import reference_impl\n    return x * x")
     # Correct only if the grader's private folders are readable: another student's notebook here.
-    answer("reads_outside", "square",
-           f"open({str(submissions / 'honest_1' / f'{LESSON}.ipynb')!r}).read()\n    return x * x")
-    answer("network", "square",
-           f"import socket\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    return x * x")
+    answer(
+        "reads_outside",
+        "square",
+        f"open({str(submissions / 'honest_1' / f'{LESSON}.ipynb')!r}).read()\n    return x * x",
+    )
+    answer(
+        "network",
+        "square",
+        f"import socket\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    return x * x",
+    )
 
     square_test = cell_index(full, f"{LESSON}_square")
     cube_test, cube_answer = cell_index(full, f"{LESSON}_cube"), cell_index(full, f"{LESSON}_cube_answer")
     sleepy = copy.deepcopy(full)
     sleepy.cells[square_test].source = "import time\ntime.sleep(600)\n" + sleepy.cells[square_test].source
     submit(submissions, "sleep_in_test", LESSON, sleepy)
-    submit(submissions, "deleted_test", LESSON,
-           edit_cells(full, lambda cells: cells[:cube_test] + cells[cube_test + 1:]))
-    submit(submissions, "reordered", LESSON, edit_cells(
-        full, lambda cells: cells[:cube_answer] + [cells[cube_test], cells[cube_answer]] + cells[cube_test + 1:]))
-    submit(submissions, "added_cells", LESSON, edit_cells(
-        full, lambda cells: [nbformat.v4.new_markdown_cell("my notes"), nbformat.v4.new_code_cell("scratch = 1")]
-        + cells + [nbformat.v4.new_code_cell("print(scratch)")]))
+    submit(
+        submissions, "deleted_test", LESSON, edit_cells(full, lambda cells: cells[:cube_test] + cells[cube_test + 1 :])
+    )
+    submit(
+        submissions,
+        "reordered",
+        LESSON,
+        edit_cells(
+            full, lambda cells: cells[:cube_answer] + [cells[cube_test], cells[cube_answer]] + cells[cube_test + 1 :]
+        ),
+    )
+    submit(
+        submissions,
+        "added_cells",
+        LESSON,
+        edit_cells(
+            full,
+            lambda cells: (
+                [nbformat.v4.new_markdown_cell("my notes"), nbformat.v4.new_code_cell("scratch = 1")]
+                + cells
+                + [nbformat.v4.new_code_cell("print(scratch)")]
+            ),
+        ),
+    )
     submit(submissions, "invalid_json", LESSON, '{"cells": [{"cell_type": "code", "source": "def square(')
     old = nbformat.v4.downgrade(copy.deepcopy(full))  # nbformat 3, as a years-old Jupyter writes it
     (submissions / "old_format").mkdir()
@@ -186,10 +221,15 @@ def grade_hostile_class(folder):
     with loopback_listener() as (port, accepted):
         hand_in_hostile_class(course, submissions, port)
         rows, _ = grade(submissions, out, *BATCH_OPTIONS, course_root=course)
-    return Batch(rows={student: row for (student, _), row in rows.items()},
-                 feedback=sorted(path.parent.parent.name for path in (out / "feedback").rglob(f"{LESSON}.html")),
-                 unmapped=(out / "unmapped.txt").read_text(), loopback_connections=len(accepted),
-                 course=str(course), submissions=str(submissions), out=str(out))
+    return Batch(
+        rows={student: row for (student, _), row in rows.items()},
+        feedback=sorted(path.parent.parent.name for path in (out / "feedback").rglob(f"{LESSON}.html")),
+        unmapped=(out / "unmapped.txt").read_text(),
+        loopback_connections=len(accepted),
+        course=str(course),
+        submissions=str(submissions),
+        out=str(out),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -214,8 +254,11 @@ def batch(tmp_path_factory):
 def test_the_batch_as_a_whole(batch):
     assert sorted(batch.rows) == sorted(CASES)
     assert {row["max_score"] for row in batch.rows.values()} == {"3"}
-    honest = [student for student, row in batch.rows.items()
-              if (row["status"], row["score"]) == ("graded", "3") and not row["flags"]]
+    honest = [
+        student
+        for student, row in batch.rows.items()
+        if (row["status"], row["score"]) == ("graded", "3") and not row["flags"]
+    ]
     # Without namespaces, reading outside and the network work, unflagged: those two look honest then.
     assert sorted(honest) == sorted(HONEST + ([] if ISOLATED else ["network", "reads_outside"]))
     assert batch.feedback == sorted(student for student, case in CASES.items() if case.status == "graded")
@@ -259,9 +302,11 @@ def test_regrading_only_what_changed(batch, tmp_path):
     changed = [line for line in (out / "grades.csv").read_text().splitlines() if line not in csv_before.splitlines()]
     assert [line.split(",")[0] for line in changed] == ["exits"]
     from nbgrader.api import Gradebook
+
     with Gradebook(f"sqlite:///{out / 'nbgrader' / 'gradebook.db'}", "optimization_deep") as gradebook:
-        assert {submission.student_id: submission.score for submission in gradebook.assignment_submissions(LESSON)} \
-            == {student: float(row["score"]) for (student, _), row in rows.items() if row["status"] == "graded"}
+        assert {submission.student_id: submission.score for submission in gradebook.assignment_submissions(LESSON)} == {
+            student: float(row["score"]) for (student, _), row in rows.items() if row["status"] == "graded"
+        }
 
 
 def test_lms_zip_mapping(tmp_path):

@@ -1,6 +1,7 @@
 """Initializers: exact fans, gains and std formulas, torch.nn.init's variances (statistical tests with
 tolerances from the sampling distribution, fixed seeds) and residual models. Lesson 07's graded cells
 against its known mistakes: test_lesson_mistakes.py."""
+
 import math
 
 import pytest
@@ -24,9 +25,19 @@ def test_fans_need_two_dimensions():
         init.fan_in_and_fan_out((5,))
 
 
-@pytest.mark.parametrize("nonlinearity, param", [("linear", None), ("conv2d", None), ("sigmoid", None),
-                                                 ("tanh", None), ("relu", None), ("leaky_relu", None),
-                                                 ("leaky_relu", 0.2), ("selu", None)])
+@pytest.mark.parametrize(
+    "nonlinearity, param",
+    [
+        ("linear", None),
+        ("conv2d", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("selu", None),
+    ],
+)
 def test_gains_match_torch(nonlinearity, param):
     assert init.gain(nonlinearity, param) == pytest.approx(nn.init.calculate_gain(nonlinearity, param), rel=1e-12)
 
@@ -42,8 +53,9 @@ def test_std_formulas_and_uniform_bound_exactly():
 
 
 def sample_variance_matches(weight, variance, kurtosis):
-    return abs(float(weight.detach().double().var()) - variance) <= checks.sample_variance_tolerance(weight.numel(), variance,
-                                                                                             kurtosis)
+    return abs(float(weight.detach().double().var()) - variance) <= checks.sample_variance_tolerance(
+        weight.numel(), variance, kurtosis
+    )
 
 
 PAIRS = [  # (ours, torch's, kwargs, kurtosis)

@@ -3,12 +3,13 @@
 Every kind of flag is raised once, and the uses the scan must allow (what the solution uses itself,
 names that merely begin like a forbidden package) raise none.
 """
+
 import copy
 
 import pytest
-from fixtures.courses import fill_in, release_of, toy_solution
 
 from autograder.grading.integrity import scan, scan_answer
+from fixtures.courses import fill_in, release_of, toy_solution
 
 LESSON = "toy"
 SOLUTION = toy_solution(LESSON)
@@ -16,8 +17,11 @@ RELEASE = release_of(SOLUTION)
 
 
 def cell_index(notebook, grade_id):
-    return next(index for index, cell in enumerate(notebook.cells)
-                if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return next(
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+    )
 
 
 def submitted(edit=None, answers=None):
@@ -77,14 +81,20 @@ def test_course_packages_are_flagged_unless_the_solution_uses_them(package):
     assert scan_answer(answer, "return x * x") == [f"uses {package}.helpers.answer"]
     assert scan_answer(answer, f"from {package}.helpers import answer") == []
     # Allowed is what the solution uses, not the whole package.
-    assert scan_answer(f"{answer}\nimport {package}.other", f"from {package}.helpers import answer") == \
-        [f"uses {package}.other"]
+    assert scan_answer(f"{answer}\nimport {package}.other", f"from {package}.helpers import answer") == [
+        f"uses {package}.other"
+    ]
 
 
-@pytest.mark.parametrize("source", [
-    "courses.append(1)", "import courses\ncourses.sort()", "capstones = []\ncapstones.append(2)",
-    "reference_implementation = {}\nreference_impl_like = reference_implementation.get('x')",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "courses.append(1)",
+        "import courses\ncourses.sort()",
+        "capstones = []\ncapstones.append(2)",
+        "reference_implementation = {}\nreference_impl_like = reference_implementation.get('x')",
+    ],
+)
 def test_names_that_only_begin_like_a_package_are_not_flagged(source):
     assert scan_answer(source, "") == []
 
@@ -93,8 +103,9 @@ def test_ready_made_torch_optimizers():
     assert scan_answer("opt = torch.optim.SGD(params, lr=0.1)", "") == ["uses torch.optim.SGD"]
     assert scan_answer("from torch.optim import Adam", "") == ["uses torch.optim.Adam"]
     assert "uses torch.optim.Adam" in scan_answer("import torch.optim as optim\noptim.Adam(params)", "")
-    assert scan_answer("sched = torch.optim.lr_scheduler.StepLR(opt, 10)", "") == \
-        ["uses torch.optim.lr_scheduler.StepLR"]
+    assert scan_answer("sched = torch.optim.lr_scheduler.StepLR(opt, 10)", "") == [
+        "uses torch.optim.lr_scheduler.StepLR"
+    ]
     # The solution subclasses torch.optim.Optimizer: that is allowed, a ready-made optimizer still is not.
     solution = "class MomentumSGD(torch.optim.Optimizer):\n    pass"
     assert scan_answer("class Mine(torch.optim.Optimizer):\n    pass", solution) == []
@@ -107,8 +118,9 @@ def test_everyday_numpy_and_torch_are_not_flagged():
 
 def test_patched_modules():
     assert scan_answer("np.allclose = lambda *args, **kwargs: True", "") == ["patches numpy.allclose"]
-    assert scan_answer("import numpy.testing as npt\nnpt.assert_allclose = print", "") == \
-        ["patches numpy.testing.assert_allclose"]
+    assert scan_answer("import numpy.testing as npt\nnpt.assert_allclose = print", "") == [
+        "patches numpy.testing.assert_allclose"
+    ]
     findings = scan_answer("setattr(checks, 'check_rule', lambda *args: None)", "")
     assert "patches autograder.checks (setattr)" in findings
     assert "uses autograder.checks" in findings
@@ -117,8 +129,7 @@ def test_patched_modules():
 def test_interpreter_internals():
     assert scan_answer("sys.modules['numpy'] = fake", "") == ["uses sys.modules"]
     assert scan_answer("__builtins__['len'] = fake", "") == ["uses builtins"]
-    assert scan_answer("import builtins\nbuiltins.len = fake", "") == \
-        ["uses builtins", "patches builtins.len"]
+    assert scan_answer("import builtins\nbuiltins.len = fake", "") == ["uses builtins", "patches builtins.len"]
     assert scan_answer("get_ipython().run_line_magic('load_ext', 'x')", "") == ["uses get_ipython"]
 
 

@@ -1,6 +1,7 @@
 """The kernel guard (autograder/grading/kernel_guard.py), driven directly: a fake module, a fake notebook namespace
 and a fake IPython shell stand in for the grading kernel, so no kernel starts.
 """
+
 import importlib
 import importlib.abc
 import importlib.util
@@ -45,11 +46,23 @@ def report(guard):
         return report_file.read().splitlines()
 
 
-@pytest.mark.parametrize(("module_name", "protected"), [
-    ("numpy", True), ("numpy.testing", True), ("torch.optim", True), ("math", True),
-    ("autograder.checks", True), ("reference_impl.optim.adam", True), ("course.views", True), ("capstone", True),
-    ("json", False), ("numpyx", False), ("courses", False), ("torch.utils.data", False),
-])
+@pytest.mark.parametrize(
+    ("module_name", "protected"),
+    [
+        ("numpy", True),
+        ("numpy.testing", True),
+        ("torch.optim", True),
+        ("math", True),
+        ("autograder.checks", True),
+        ("reference_impl.optim.adam", True),
+        ("course.views", True),
+        ("capstone", True),
+        ("json", False),
+        ("numpyx", False),
+        ("courses", False),
+        ("torch.utils.data", False),
+    ],
+)
 def test_protected_modules(module_name, protected):
     assert _is_protected(module_name) == protected
 
@@ -169,8 +182,9 @@ def test_install_guards_after_every_cell(tmp_path, fake_module, monkeypatch):
     monkeypatch.setattr(kernel_guard, "PROTECTED_PACKAGES", ("reference_impl",))
     monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
     callbacks = []
-    shell = SimpleNamespace(user_ns={}, events=SimpleNamespace(register=lambda event, callback: callbacks.append(
-        (event, callback))))
+    shell = SimpleNamespace(
+        user_ns={}, events=SimpleNamespace(register=lambda event, callback: callbacks.append((event, callback)))
+    )
     monkeypatch.setattr(kernel_guard, "get_ipython", lambda: shell, raising=False)
 
     kernel_guard.install(str(tmp_path / "report"))

@@ -1,4 +1,5 @@
 """The 2-D test functions: gradients, minima, and gradient descent on them."""
+
 import math
 
 import numpy as np
@@ -10,10 +11,12 @@ from reference_impl.landscapes import beale, descend, quadratic, rosenbrock, rot
 
 def rotated_bowl(kappa, angle):
     """0.5 (u^2 / kappa + w^2) in coordinates (u, w) turned by `angle`, written out for torch."""
+
     def loss(x, y):
         u = math.cos(angle) * x + math.sin(angle) * y
         w = -math.sin(angle) * x + math.cos(angle) * y
         return 0.5 * (u**2 / kappa + w**2)
+
     return loss
 
 
@@ -63,11 +66,21 @@ def centered_difference_gradient(loss, points, h=1e-5):
 def finite_difference_hessian(loss, point, h=1e-2):
     """Second centered differences of the loss alone (not its gradient): exact for a quadratic."""
     e = h * np.eye(2)
-    return np.array([
-        [(loss(point + e[i] + e[j]) - loss(point + e[i] - e[j]) - loss(point - e[i] + e[j]) + loss(point - e[i] - e[j]))
-         / (4 * h**2) for j in range(2)]
-        for i in range(2)
-    ])
+    return np.array(
+        [
+            [
+                (
+                    loss(point + e[i] + e[j])
+                    - loss(point + e[i] - e[j])
+                    - loss(point - e[i] + e[j])
+                    + loss(point - e[i] - e[j])
+                )
+                / (4 * h**2)
+                for j in range(2)
+            ]
+            for i in range(2)
+        ]
+    )
 
 
 def gradient_descent(lr):
@@ -160,7 +173,9 @@ def test_descend_stops_cleanly_when_the_iterate_overflows():
     assert path.shape == (steps + 1, 2)
     assert 1 < len(calls) < steps, "the run should diverge, and descend should stop calling step"
     assert np.all(np.isfinite(path))
-    np.testing.assert_array_equal(path[len(calls):], np.broadcast_to(path[len(calls) - 1], (steps + 1 - len(calls), 2)))
+    np.testing.assert_array_equal(
+        path[len(calls) :], np.broadcast_to(path[len(calls) - 1], (steps + 1 - len(calls), 2))
+    )
 
 
 @pytest.mark.parametrize("name", list(QUADRATICS))

@@ -1,5 +1,6 @@
 """The packages stay apart: the answer key imports no notebook runtime, no plotting and no trainer; the runtime
 imports plotting only for its views; the capstone trainer runs where no Jupyter is installed (the GPU machine)."""
+
 import subprocess
 import sys
 
@@ -17,10 +18,12 @@ def modules_imported_by(code):
 
 def every_module_of(package):
     """Code that imports every module of `package` but its command line (`__main__` runs on import)."""
-    return (f"import importlib, pkgutil, {package}\n"
-            f"for info in pkgutil.walk_packages({package}.__path__, '{package}.'):\n"
-            "    if not info.name.endswith('__main__'):\n"
-            "        importlib.import_module(info.name)")
+    return (
+        f"import importlib, pkgutil, {package}\n"
+        f"for info in pkgutil.walk_packages({package}.__path__, '{package}.'):\n"
+        "    if not info.name.endswith('__main__'):\n"
+        "        importlib.import_module(info.name)"
+    )
 
 
 def top_level(modules):

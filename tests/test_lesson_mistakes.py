@@ -2,30 +2,41 @@
 mistake of autograder/mistakes/ with a message naming it, and fail on an unanswered stub.
 
 This is the one place the catalogues are run; tests/test_checks.py tests the checks themselves."""
+
 import importlib
 import re
 
 import pytest
-from notebook_runner import run_graded_cell
 
 from course.lessons import LESSONS
+from notebook_runner import run_graded_cell
 
 MISTAKES = {lesson.name: importlib.import_module(f"autograder.mistakes.{lesson.mistakes}") for lesson in LESSONS}
-EXERCISES = [(lesson, exercise, answers) for lesson, module in MISTAKES.items()
-             for exercise, answers in module.EXERCISES.items()]
-KNOWN_MISTAKES = [pytest.param(lesson, exercise, name, description, wrong,
-                               id=f"{lesson[:2]}-{exercise}: {description[:40]}")
-                  for lesson, exercise, answers in EXERCISES for name, catalogue in answers.items()
-                  for description, wrong in catalogue.items()]
+EXERCISES = [
+    (lesson, exercise, answers) for lesson, module in MISTAKES.items() for exercise, answers in module.EXERCISES.items()
+]
+KNOWN_MISTAKES = [
+    pytest.param(lesson, exercise, name, description, wrong, id=f"{lesson[:2]}-{exercise}: {description[:40]}")
+    for lesson, exercise, answers in EXERCISES
+    for name, catalogue in answers.items()
+    for description, wrong in catalogue.items()
+]
 
 
 @pytest.mark.parametrize("lesson", MISTAKES)
 def test_every_catalogue_is_fed_to_a_graded_cell_and_holds_wrong_answers(lesson):
     module = MISTAKES[lesson]
-    catalogues = {name for name, value in vars(module).items() if name.isupper() and name != "EXERCISES"
-                  and isinstance(value, dict)}
-    fed = {name for name in catalogues for answers in module.EXERCISES.values()
-           if any(catalogue is getattr(module, name) for catalogue in answers.values())}
+    catalogues = {
+        name
+        for name, value in vars(module).items()
+        if name.isupper() and name != "EXERCISES" and isinstance(value, dict)
+    }
+    fed = {
+        name
+        for name in catalogues
+        for answers in module.EXERCISES.values()
+        if any(catalogue is getattr(module, name) for catalogue in answers.values())
+    }
     assert catalogues == fed, f"catalogues no graded cell is fed: {sorted(catalogues - fed)}"
     for answers in module.EXERCISES.values():
         for catalogue in answers.values():

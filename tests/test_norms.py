@@ -1,5 +1,6 @@
 """Batch norm: the NumPy reference and the torch module against PyTorch, and lesson 03's hidden tests
 against every known wrong answer."""
+
 import numpy as np
 import pytest
 import torch
@@ -21,8 +22,12 @@ def torch_batch_norm_class(shape):
 def random_case(shape, seed=0):
     rng = np.random.default_rng(seed)
     channels = shape[1]
-    return (rng.normal(2.0, 3.0, size=shape), rng.normal(size=channels), rng.normal(size=channels),
-            rng.normal(size=shape))
+    return (
+        rng.normal(2.0, 3.0, size=shape),
+        rng.normal(size=channels),
+        rng.normal(size=channels),
+        rng.normal(size=shape),
+    )
 
 
 def torch_training_gradients(x, gamma, beta, dout, eps=1e-5):
@@ -33,6 +38,7 @@ def torch_training_gradients(x, gamma, beta, dout, eps=1e-5):
 
 
 # --- NumPy forward and backward -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("eps", [1e-5, 0.1])
@@ -63,13 +69,21 @@ def test_backward_passes_the_gradient_check(shape):
     def weighted_output(x, gamma, beta):
         return (norms.batch_norm_forward(x, gamma, beta)[0] * dout).sum()
 
-    errors = gradcheck.gradient_errors(weighted_output, {"x": x, "gamma": gamma, "beta": beta},
-                                       dict(zip(("x", "gamma", "beta"), norms.batch_norm_backward(dout, cache))))
+    errors = gradcheck.gradient_errors(
+        weighted_output,
+        {"x": x, "gamma": gamma, "beta": beta},
+        dict(zip(("x", "gamma", "beta"), norms.batch_norm_backward(dout, cache))),
+    )
     assert max(errors.values()) < 1e-7, errors
 
 
-@given(batch=st.integers(2, 12), channels=st.integers(1, 4), offset=st.floats(-50, 50),
-       log_scale=st.floats(-2, 2), seed=st.integers(0, 2 ** 16))
+@given(
+    batch=st.integers(2, 12),
+    channels=st.integers(1, 4),
+    offset=st.floats(-50, 50),
+    log_scale=st.floats(-2, 2),
+    seed=st.integers(0, 2**16),
+)
 def test_output_is_standardized_and_invariant_to_input_shift_and_scale(batch, channels, offset, log_scale, seed):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(batch, channels))
@@ -78,11 +92,11 @@ def test_output_is_standardized_and_invariant_to_input_shift_and_scale(batch, ch
     out, _ = norms.batch_norm_forward(x, ones, zeros, eps=0.0)
     np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-9)
     np.testing.assert_allclose(out.var(axis=0), 1.0, rtol=1e-9)
-    shifted, _ = norms.batch_norm_forward(offset + 10 ** log_scale * x, ones, zeros, eps=0.0)
+    shifted, _ = norms.batch_norm_forward(offset + 10**log_scale * x, ones, zeros, eps=0.0)
     np.testing.assert_allclose(shifted, out, rtol=1e-6, atol=1e-6)
 
 
-@given(batch=st.integers(2, 10), channels=st.integers(1, 4), seed=st.integers(0, 2 ** 16))
+@given(batch=st.integers(2, 10), channels=st.integers(1, 4), seed=st.integers(0, 2**16))
 def test_input_gradient_has_no_component_along_a_shift_or_scale_of_the_batch(batch, channels, seed):
     rng = np.random.default_rng(seed)
     x, dout = rng.normal(size=(batch, channels)), rng.normal(size=(batch, channels))
@@ -105,6 +119,7 @@ def test_training_needs_more_than_one_value_per_channel():
 
 # --- running statistics and evaluation mode --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("momentum", [0.1, 0.7])
 def test_functional_batch_norm_matches_torch_over_several_steps_in_both_modes(shape, momentum):
@@ -117,8 +132,15 @@ def test_functional_batch_norm_matches_torch_over_several_steps_in_both_modes(sh
         x = rng.normal(1.0, 2.0, size=shape)
         before = (running_mean.copy(), running_var.copy())
         out, running_mean, running_var = norms.batch_norm(x, gamma, beta, running_mean, running_var, training, momentum)
-        expected = nn.functional.batch_norm(torch.tensor(x), torch_mean, torch_var, torch.tensor(gamma),
-                                            torch.tensor(beta), training=training, momentum=momentum)
+        expected = nn.functional.batch_norm(
+            torch.tensor(x),
+            torch_mean,
+            torch_var,
+            torch.tensor(gamma),
+            torch.tensor(beta),
+            training=training,
+            momentum=momentum,
+        )
         np.testing.assert_allclose(out, expected.numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(running_mean, torch_mean.numpy(), rtol=1e-12)
         np.testing.assert_allclose(running_var, torch_var.numpy(), rtol=1e-12)
@@ -136,14 +158,21 @@ def test_running_variance_gets_the_unbiased_batch_variance():
 
 # --- torch modules ------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("momentum", [0.1, 0.5, None])
 def test_module_matches_torch_in_outputs_gradients_and_running_stats(shape, momentum):
     rng = np.random.default_rng(3)
     training = [True, True, False, True, False, True, True, False]
     inputs = [rng.normal(1.5, 2.5, size=shape) for _ in training]
-    checks.check_module(norms.BatchNorm, torch_batch_norm_class(shape), inputs, training=training, args=(shape[1],),
-                        kwargs={"momentum": momentum})
+    checks.check_module(
+        norms.BatchNorm,
+        torch_batch_norm_class(shape),
+        inputs,
+        training=training,
+        args=(shape[1],),
+        kwargs={"momentum": momentum},
+    )
 
 
 def test_module_state_dict_is_interchangeable_with_torch():
@@ -180,6 +209,7 @@ def test_module_trains_in_float32():
 
 # --- the generic module check -------------------------------------------------------------------------------------
 
+
 class LinearWithoutBias(nn.Linear):
     def forward(self, x):
         return x @ self.weight.T
@@ -189,8 +219,14 @@ def test_check_module_accepts_a_faithful_copy_and_names_a_known_mistake():
     inputs = [np.random.default_rng(5).normal(size=(4, 3)) for _ in range(3)]
     checks.check_module(nn.Linear, nn.Linear, inputs, training=[True, False, True], args=(3, 2))
     with pytest.raises(AssertionError, match="step 1 .*your output.*That is what you get if you forget the bias"):
-        checks.check_module(LinearWithoutBias, nn.Linear, inputs, training=[True] * 3, args=(3, 2),
-                            mistakes={"forget the bias": LinearWithoutBias})
+        checks.check_module(
+            LinearWithoutBias,
+            nn.Linear,
+            inputs,
+            training=[True] * 3,
+            args=(3, 2),
+            mistakes={"forget the bias": LinearWithoutBias},
+        )
 
 
 def test_check_module_reports_a_missing_buffer():
@@ -208,13 +244,18 @@ def test_check_module_reports_a_missing_buffer():
 
 # --- lesson 03's hidden tests against the known wrong answers ----------------------------------------------------
 
+
 def run_lesson_cell(exercise, **answers):
     return run_graded_cell("03_batch_norm", exercise, answers)
 
 
-REFERENCE_ANSWERS = {"batch_norm_forward": norms.batch_norm_forward, "batch_norm_backward": norms.batch_norm_backward,
-                     "batch_norm": norms.batch_norm, "BatchNorm": norms.BatchNorm,
-                     "weight_gradient_scale": lambda a: 1 / a}
+REFERENCE_ANSWERS = {
+    "batch_norm_forward": norms.batch_norm_forward,
+    "batch_norm_backward": norms.batch_norm_backward,
+    "batch_norm": norms.batch_norm,
+    "BatchNorm": norms.BatchNorm,
+    "weight_gradient_scale": lambda a: 1 / a,
+}
 
 
 @pytest.mark.parametrize("exercise", ["forward", "backward", "running_stats", "module", "gradient_scale"])
@@ -227,11 +268,10 @@ def test_backward_missing_the_affine_gradients_is_caught():
         return norms.batch_norm_backward(dout, cache)[0], None, None
 
     with pytest.raises(AssertionError, match="is None: did you forget to return it"):
-        run_lesson_cell("backward",
-                        **{**REFERENCE_ANSWERS, "batch_norm_backward": without_affine_gradients})
+        run_lesson_cell("backward", **{**REFERENCE_ANSWERS, "batch_norm_backward": without_affine_gradients})
 
 
-@pytest.mark.parametrize("wrong", [lambda a: 1.0, lambda a: a, lambda a: 1 / a ** 2], ids=["1", "a", "1/a²"])
+@pytest.mark.parametrize("wrong", [lambda a: 1.0, lambda a: a, lambda a: 1 / a**2], ids=["1", "a", "1/a²"])
 def test_gradient_scale_rejects_wrong_factors(wrong):
     with pytest.raises(AssertionError, match="weight_gradient_scale"):
         run_lesson_cell("gradient_scale", weight_gradient_scale=wrong)

@@ -26,7 +26,7 @@ def layer_norm_cases(draw):
     normalized_ndim = draw(st.integers(1, ndim - 1))
     if np.prod(shape[-normalized_ndim:]) < 2:
         shape = shape[:-1] + (2,)
-    return shape, normalized_ndim, draw(st.integers(0, 2 ** 31))
+    return shape, normalized_ndim, draw(st.integers(0, 2**31))
 
 
 @given(layer_norm_cases())
@@ -36,8 +36,9 @@ def test_layer_norm_matches_torch_forward_and_backward(case):
     x = rng.normal(rng.uniform(-3, 3), 10 ** rng.uniform(-1, 1), size=shape)
     gamma, beta = rng.normal(size=shape[-normalized_ndim:]), rng.normal(size=shape[-normalized_ndim:])
     upstream = rng.normal(size=shape)
-    expected, grads = torch_gradients(lambda x, g, b: torch.nn.functional.layer_norm(x, gamma.shape, g, b, 1e-5),
-                                      (x, gamma, beta), upstream)
+    expected, grads = torch_gradients(
+        lambda x, g, b: torch.nn.functional.layer_norm(x, gamma.shape, g, b, 1e-5), (x, gamma, beta), upstream
+    )
     out, cache = norms.layer_norm_forward(x, gamma, beta)
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
     for ours, theirs in zip(norms.layer_norm_backward(upstream, cache), grads):
@@ -51,7 +52,7 @@ def group_norm_cases(draw):
     spatial = tuple(draw(st.lists(st.integers(1, 4), max_size=2)))
     if channels // groups * int(np.prod(spatial)) < 2:
         spatial = (2,) + spatial[1:]
-    return (draw(st.integers(1, 4)), channels, *spatial), groups, draw(st.integers(0, 2 ** 31))
+    return (draw(st.integers(1, 4)), channels, *spatial), groups, draw(st.integers(0, 2**31))
 
 
 @given(group_norm_cases())
@@ -60,8 +61,9 @@ def test_group_norm_matches_torch_forward_and_backward(case):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=shape) * rng.uniform(0.1, 10, size=(1, shape[1]) + (1,) * (len(shape) - 2))
     gamma, beta, upstream = rng.normal(size=shape[1]), rng.normal(size=shape[1]), rng.normal(size=shape)
-    expected, grads = torch_gradients(lambda x, g, b: torch.nn.functional.group_norm(x, groups, g, b, 1e-5),
-                                      (x, gamma, beta), upstream)
+    expected, grads = torch_gradients(
+        lambda x, g, b: torch.nn.functional.group_norm(x, groups, g, b, 1e-5), (x, gamma, beta), upstream
+    )
     out, cache = norms.group_norm_forward(x, groups, gamma, beta)
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
     for ours, theirs in zip(norms.group_norm_backward(upstream, cache), grads):
@@ -71,13 +73,19 @@ def test_group_norm_matches_torch_forward_and_backward(case):
 @pytest.mark.parametrize("groups", [1, 2, 3, 6])
 def test_group_norm_passes_the_gradient_check_for_every_group_count(groups):
     rng = np.random.default_rng(groups)
-    x, gamma, beta, upstream = rng.normal(size=(3, 6, 4)), rng.normal(size=6), rng.normal(size=6), rng.normal(size=(3, 6, 4))
+    x, gamma, beta, upstream = (
+        rng.normal(size=(3, 6, 4)),
+        rng.normal(size=6),
+        rng.normal(size=6),
+        rng.normal(size=(3, 6, 4)),
+    )
     _out, cache = norms.group_norm_forward(x, groups, gamma, beta)
     dx, dgamma, dbeta = norms.group_norm_backward(upstream, cache)
-    errors = gradcheck.gradient_errors(lambda x, gamma, beta: (norms.group_norm_forward(x, groups, gamma, beta)[0]
-                                                               * upstream).sum(),
-                                       {"x": x, "gamma": gamma, "beta": beta}, {"x": dx, "gamma": gamma * 0 + dgamma,
-                                                                               "beta": dbeta})
+    errors = gradcheck.gradient_errors(
+        lambda x, gamma, beta: (norms.group_norm_forward(x, groups, gamma, beta)[0] * upstream).sum(),
+        {"x": x, "gamma": gamma, "beta": beta},
+        {"x": dx, "gamma": gamma * 0 + dgamma, "beta": dbeta},
+    )
     assert max(errors.values()) < 1e-7, errors
 
 
@@ -88,9 +96,11 @@ def test_layer_norm_passes_the_gradient_check(shape, normalized_ndim):
     gamma, beta = rng.normal(size=shape[-normalized_ndim:]), rng.normal(size=shape[-normalized_ndim:])
     _out, cache = norms.layer_norm_forward(x, gamma, beta)
     dx, dgamma, dbeta = norms.layer_norm_backward(upstream, cache)
-    errors = gradcheck.gradient_errors(lambda x, gamma, beta: (norms.layer_norm_forward(x, gamma, beta)[0]
-                                                               * upstream).sum(),
-                                       {"x": x, "gamma": gamma, "beta": beta}, {"x": dx, "gamma": dgamma, "beta": dbeta})
+    errors = gradcheck.gradient_errors(
+        lambda x, gamma, beta: (norms.layer_norm_forward(x, gamma, beta)[0] * upstream).sum(),
+        {"x": x, "gamma": gamma, "beta": beta},
+        {"x": dx, "gamma": dgamma, "beta": dbeta},
+    )
     assert max(errors.values()) < 1e-7, errors
 
 
@@ -103,15 +113,25 @@ def test_one_group_is_layer_norm_and_c_groups_instance_norm():
     np.testing.assert_allclose(norms.group_norm_forward(x, 4, ones, zeros)[0], instance, atol=1e-12)
 
 
-@pytest.mark.parametrize("make_ours, make_theirs, shape", [
-    (lambda: norms.LayerNorm((4, 5)), lambda: torch.nn.LayerNorm((4, 5)), (3, 4, 5)),
-    (lambda: norms.LayerNorm(6), lambda: torch.nn.LayerNorm(6), (7, 6)),
-    *[(lambda g=g: norms.GroupNorm(g, 6), lambda g=g: torch.nn.GroupNorm(g, 6), (2, 6, 3, 2)) for g in (1, 2, 3, 6)],
-])
+@pytest.mark.parametrize(
+    "make_ours, make_theirs, shape",
+    [
+        (lambda: norms.LayerNorm((4, 5)), lambda: torch.nn.LayerNorm((4, 5)), (3, 4, 5)),
+        (lambda: norms.LayerNorm(6), lambda: torch.nn.LayerNorm(6), (7, 6)),
+        *[
+            (lambda g=g: norms.GroupNorm(g, 6), lambda g=g: torch.nn.GroupNorm(g, 6), (2, 6, 3, 2))
+            for g in (1, 2, 3, 6)
+        ],
+    ],
+)
 def test_modules_match_torch_modules_with_gradients(make_ours, make_theirs, shape):
     for training in (True, False):
-        checks.check_module(lambda: make_ours(), lambda: make_theirs(),
-                            [np.random.default_rng(1).normal(size=shape) for _ in range(2)], training=[training] * 2)
+        checks.check_module(
+            lambda: make_ours(),
+            lambda: make_theirs(),
+            [np.random.default_rng(1).normal(size=shape) for _ in range(2)],
+            training=[training] * 2,
+        )
 
 
 def test_modules_have_torch_state_dict_keys():

@@ -1,5 +1,6 @@
 """Every solution runs clean, passes its own tests and draws accessible figures; every released stub fails exactly
 its graded tests."""
+
 import json
 from pathlib import Path
 
@@ -49,8 +50,11 @@ def test_every_lesson_has_a_solution_and_a_release():
 @pytest.mark.parametrize("path", SOLUTIONS + LESSONS, ids=lambda path: f"{path.parts[-3]}/{path.name}")
 def test_committed_without_outputs(path):
     notebook = nbformat.read(path, as_version=4)
-    with_outputs = [index for index, cell in enumerate(notebook.cells)
-                    if cell.cell_type == "code" and (cell.outputs or cell.execution_count)]
+    with_outputs = [
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count)
+    ]
     assert not with_outputs, f"cells {with_outputs} of {path.name} were committed with outputs"
 
 

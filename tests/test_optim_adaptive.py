@@ -1,5 +1,6 @@
 """RMSprop, Adam and AdamW (rules, classes, foreach path) against torch.optim; the lesson's checks accept them.
 Lesson 02's graded cells against its known mistakes: test_lesson_mistakes.py."""
+
 import copy
 
 import numpy as np
@@ -12,7 +13,15 @@ from test_optim_sgd import FLOAT64, SEEDS, SHAPES, STEPS, assert_same_path, grad
 from autograder import checks
 from autograder.mistakes import adaptive as mistakes
 from reference_impl.optim import (
-    Adam, AdamW, RMSprop, adam_step, adam_update, adamw_step, adamw_update, amsgrad_step, rmsprop_step,
+    Adam,
+    AdamW,
+    RMSprop,
+    adam_step,
+    adam_update,
+    adamw_step,
+    adamw_update,
+    amsgrad_step,
+    rmsprop_step,
     rmsprop_update,
 )
 
@@ -130,8 +139,11 @@ def test_foreach_leaves_the_gradient_untouched(ours):
     torch.testing.assert_close(params[0].grad, torch.ones(3, 2, dtype=torch.float64), rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("kwargs", [{"lr": -0.1}, {"eps": -1.0}, {"weight_decay": -1e-4}, {"betas": (1.0, 0.999)},
-                                    {"betas": (0.9, -0.1)}], ids=str)
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"lr": -0.1}, {"eps": -1.0}, {"weight_decay": -1e-4}, {"betas": (1.0, 0.999)}, {"betas": (0.9, -0.1)}],
+    ids=str,
+)
 def test_adam_rejects_the_hyperparameters_torch_rejects(kwargs):
     param = torch.zeros(2, requires_grad=True)
     for optimizer_class in (torch.optim.Adam, Adam, torch.optim.AdamW, AdamW):
@@ -139,8 +151,9 @@ def test_adam_rejects_the_hyperparameters_torch_rejects(kwargs):
             optimizer_class([param], **kwargs)
 
 
-@pytest.mark.parametrize("kwargs", [{"lr": -0.1}, {"alpha": -0.5}, {"eps": -1.0}, {"momentum": -0.1},
-                                    {"weight_decay": -1e-4}], ids=str)
+@pytest.mark.parametrize(
+    "kwargs", [{"lr": -0.1}, {"alpha": -0.5}, {"eps": -1.0}, {"momentum": -0.1}, {"weight_decay": -1e-4}], ids=str
+)
 def test_rmsprop_rejects_the_hyperparameters_torch_rejects(kwargs):
     param = torch.zeros(2, requires_grad=True)
     for optimizer_class in (torch.optim.RMSprop, RMSprop):
@@ -179,8 +192,17 @@ def test_adamw_decays_before_the_step_and_adam_l2_does_not_equal_it():
     "call",
     [
         lambda p, g, s: rmsprop_step(p, g, s["exp_avg"], 0.1, 0.9, 1e-8),
-        lambda p, g, s: rmsprop_update(p, g, {"square_avg": s["exp_avg"]}, lr=0.1, alpha=0.9, eps=1e-8,
-                                       weight_decay=0.1, momentum=0.9, centered=True),
+        lambda p, g, s: rmsprop_update(
+            p,
+            g,
+            {"square_avg": s["exp_avg"]},
+            lr=0.1,
+            alpha=0.9,
+            eps=1e-8,
+            weight_decay=0.1,
+            momentum=0.9,
+            centered=True,
+        ),
         lambda p, g, s: adam_step(p, g, s, 0.1, 0.9, 0.999, 1e-8),
         lambda p, g, s: amsgrad_step(p, g, s, 0.1, 0.9, 0.999, 1e-8),
         lambda p, g, s: adamw_step(p, g, s, 0.1, 0.9, 0.999, 1e-8, 0.1),
@@ -207,12 +229,18 @@ def test_trains_a_small_mlp_on_mnist1d_shaped_data(ours, full_batch_losses):
 # --- the lesson's hidden tests catch each known wrong answer and name it --------------------------------
 # These cases are drawn the way the hidden tests in solutions/02_adaptive draw theirs.
 
+
 def random_case(rng):
     shape = tuple(rng.integers(1, 5, size=rng.integers(1, 4)))
     scale = float(10 ** rng.uniform(-2, 1))
-    hyper = {"lr": float(10 ** rng.uniform(-3, -1)), "beta1": float(rng.uniform(0.5, 0.99)),
-             "beta2": float(rng.uniform(0.9, 0.9999)), "eps": float(10 ** rng.uniform(-4, -1)),
-             "weight_decay": float(10 ** rng.uniform(-3, -1)), "alpha": float(rng.uniform(0.5, 0.999))}
+    hyper = {
+        "lr": float(10 ** rng.uniform(-3, -1)),
+        "beta1": float(rng.uniform(0.5, 0.99)),
+        "beta2": float(rng.uniform(0.9, 0.9999)),
+        "eps": float(10 ** rng.uniform(-4, -1)),
+        "weight_decay": float(10 ** rng.uniform(-3, -1)),
+        "alpha": float(rng.uniform(0.5, 0.999)),
+    }
     return hyper, rng.normal(size=shape), [scale * rng.normal(size=shape) for _ in range(20)]
 
 
@@ -224,10 +252,23 @@ def test_correct_answers_pass_the_same_checks():
     hyper, param, grads = random_case(np.random.default_rng(203))
     args = (hyper["lr"], hyper["beta1"], hyper["beta2"], hyper["eps"], hyper["weight_decay"])
     torch_hyper = {"lr": args[0], "betas": args[1:3], "eps": args[3], "weight_decay": args[4]}
-    checks.check_rule_with_state(adamw_step, checks.torch_rule(torch.optim.AdamW, torch_hyper), param=param,
-                                 grads=grads, hyper=args, state=fresh_state(param.shape), mistakes=mistakes.ADAMW)
-    checks.check_rule_with_state(adam_step, checks.torch_rule(torch.optim.Adam, torch_hyper | {"weight_decay": 0}),
-                                 param=param, grads=grads, hyper=args[:4], state=fresh_state(param.shape))
+    checks.check_rule_with_state(
+        adamw_step,
+        checks.torch_rule(torch.optim.AdamW, torch_hyper),
+        param=param,
+        grads=grads,
+        hyper=args,
+        state=fresh_state(param.shape),
+        mistakes=mistakes.ADAMW,
+    )
+    checks.check_rule_with_state(
+        adam_step,
+        checks.torch_rule(torch.optim.Adam, torch_hyper | {"weight_decay": 0}),
+        param=param,
+        grads=grads,
+        hyper=args[:4],
+        state=fresh_state(param.shape),
+    )
 
 
 def test_a_state_changed_in_place_is_reported():
@@ -236,5 +277,11 @@ def test_a_state_changed_in_place_is_reported():
         return adam_step(param, grad, state, lr, beta1, beta2, eps)
 
     with pytest.raises(AssertionError, match=r"changed its input `state\['exp_avg'\]` in place"):
-        checks.check_rule_with_state(in_place, adam_step, param=P, grads=[G, G], hyper=(0.1, 0.9, 0.999, 1e-8),
-                                     state={"step": 0, "exp_avg": np.ones(2), "exp_avg_sq": np.ones(2)})
+        checks.check_rule_with_state(
+            in_place,
+            adam_step,
+            param=P,
+            grads=[G, G],
+            hyper=(0.1, 0.9, 0.999, 1e-8),
+            state={"step": 0, "exp_avg": np.ones(2), "exp_avg_sq": np.ones(2)},
+        )

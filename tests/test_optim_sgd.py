@@ -1,4 +1,5 @@
 """reference_impl.optim.SGD and its pure update rules against torch.optim.SGD and hand-worked numbers."""
+
 import copy
 
 import numpy as np
@@ -41,8 +42,7 @@ def make_params(shapes, seed):
     """Float64 leaf tensors of the given shapes, then one more that never receives a gradient."""
     generator = torch.Generator().manual_seed(seed)
     return [
-        torch.randn(shape, generator=generator, dtype=torch.float64, requires_grad=True)
-        for shape in [*shapes, (3,)]
+        torch.randn(shape, generator=generator, dtype=torch.float64, requires_grad=True) for shape in [*shapes, (3,)]
     ]
 
 
@@ -175,8 +175,13 @@ def test_momentum_buffer_does_not_alias_the_gradient(nesterov):
         {"lr": 0.1, "nesterov": True},
         {"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True},
     ],
-    ids=["negative lr", "negative momentum", "negative weight decay", "nesterov without momentum",
-         "nesterov with dampening"],
+    ids=[
+        "negative lr",
+        "negative momentum",
+        "negative weight decay",
+        "nesterov without momentum",
+        "nesterov with dampening",
+    ],
 )
 def test_sgd_rejects_the_hyperparameters_torch_rejects(kwargs):
     param = torch.zeros(2, requires_grad=True)

@@ -1,4 +1,5 @@
 """environment.yml (conda / Binder) and pyproject.toml (pip) must ask for the same packages and bounds."""
+
 import ast
 import re
 import sys
@@ -138,7 +139,9 @@ def test_constraints_pin_every_dependency_inside_pyprojects_bounds(pyproject_req
         if name == "torch":
             continue  # pinned by the Makefile's TORCH_SPEC, so that a machine's own CUDA build can be reused
         assert name in pins, f"constraints.txt pins no version of {name}: run `make constraints`"
-        assert pins[name] in SpecifierSet(",".join(clauses)), f"constraints.txt pins {name}=={pins[name]} outside {clauses}"
+        assert pins[name] in SpecifierSet(",".join(clauses)), (
+            f"constraints.txt pins {name}=={pins[name]} outside {clauses}"
+        )
 
 
 def test_constraints_leave_torch_to_the_makefile():

@@ -2,16 +2,17 @@
 
 The notebooks' own figures are checked as tests/test_notebooks.py executes each solution.
 """
+
 import matplotlib
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from plot_accessibility import problems
-from widget_views import built_view, every_move
 
 from course import PALETTE
 from course.views import VIEWS
+from plot_accessibility import problems
+from widget_views import built_view, every_move
 
 
 def new_axes(count=1):
@@ -63,8 +64,16 @@ def test_images_with_their_axes_turned_off_need_no_axis_labels():
     assert problems(figure) == []
 
 
-@pytest.mark.parametrize("label, ok", [("training time (s)", True), ("wall-clock time (ms)", True),
-                                       ("elapsed", False), ("time", False), ("times the first loss", True)])
+@pytest.mark.parametrize(
+    "label, ok",
+    [
+        ("training time (s)", True),
+        ("wall-clock time (ms)", True),
+        ("elapsed", False),
+        ("time", False),
+        ("times the first loss", True),
+    ],
+)
 def test_time_axes_name_their_unit(label, ok):
     figure, axes = new_axes()
     axes.plot([0, 1], [0, 1], color=PALETTE[0])

@@ -1,5 +1,6 @@
 """Inverted dropout and DropConnect: statistics with binomial-derived tolerances (fixed seeds), evaluation
 mode, agreement with torch, and the statistical checks the lessons use."""
+
 import numpy as np
 import pytest
 import torch
@@ -51,7 +52,7 @@ def test_drop_connect_drops_weights_not_outputs_and_keeps_the_expectation():
     draws = [regularization.drop_connect_linear(x, weight, bias, p, True, rng) for _ in range(2000)]
     # Each output sums 30 independently dropped terms: variance (p/(1−p))·Σ x²w², so the mean of 2000 draws has
     # standard error sqrt of that over 2000.
-    standard_error = np.sqrt(p / (1 - p) * (x ** 2) @ (weight ** 2).T / len(draws))
+    standard_error = np.sqrt(p / (1 - p) * (x**2) @ (weight**2).T / len(draws))
     assert np.all(np.abs(np.mean(draws, axis=0) - (x @ weight.T + bias)) <= 5 * standard_error)
     ones = regularization.drop_connect_linear(np.ones((100, 30)), np.ones((20, 30)), np.zeros(20), p, True, rng)
     assert np.all(ones == ones[0]), "one weight mask per call, shared by the minibatch"
@@ -63,11 +64,15 @@ def test_drop_connect_never_drops_the_bias_and_is_plain_in_evaluation():
     out = regularization.drop_connect_linear(np.ones((5, 10)), np.zeros((4, 10)), np.ones(4), 0.9, True, rng)
     np.testing.assert_array_equal(out, np.ones((5, 4)))
     x, weight, bias = rng.normal(size=(3, 10)), rng.normal(size=(4, 10)), rng.normal(size=4)
-    np.testing.assert_allclose(regularization.drop_connect_linear(x, weight, bias, 0.5, False, rng), x @ weight.T + bias)
+    np.testing.assert_allclose(
+        regularization.drop_connect_linear(x, weight, bias, 0.5, False, rng), x @ weight.T + bias
+    )
 
 
-@pytest.mark.parametrize("make", [lambda p: regularization.Dropout(p),
-                                  lambda p: regularization.MaskDropout(regularization.dropout, p, seed=0)])
+@pytest.mark.parametrize(
+    "make",
+    [lambda p: regularization.Dropout(p), lambda p: regularization.MaskDropout(regularization.dropout, p, seed=0)],
+)
 def test_dropout_modules_match_torch_statistics_and_are_identity_in_eval(make):
     torch.manual_seed(0)
     p = 0.3
@@ -99,11 +104,12 @@ def test_drop_connect_linear_module_matches_nn_linear_in_eval_and_in_expectation
     layer.train()
     with torch.no_grad():
         mean = torch.stack([layer(x) for _ in range(4000)]).mean(0)
-        standard_error = torch.sqrt((x ** 2) @ (layer.weight ** 2).T / 4000)  # p/(1−p) = 1
+        standard_error = torch.sqrt((x**2) @ (layer.weight**2).T / 4000)  # p/(1−p) = 1
     assert torch.all((mean - plain(x)).abs() <= 5 * standard_error)
 
 
 # --- the statistical checks of autograder.checks --------------------------------------------------
+
 
 def test_binomial_tolerance_is_z_standard_errors():
     assert checks.binomial_tolerance(10_000, 0.5) == pytest.approx(5 * 0.005)
@@ -112,7 +118,10 @@ def test_binomial_tolerance_is_z_standard_errors():
 
 def test_sample_variance_tolerance_covers_the_spread_of_sample_variances():
     rng = np.random.default_rng(0)
-    for draw, kurtosis in [(lambda n: rng.normal(size=n), 3.0), (lambda n: rng.uniform(-1, 1, size=n) * np.sqrt(3), 1.8)]:
+    for draw, kurtosis in [
+        (lambda n: rng.normal(size=n), 3.0),
+        (lambda n: rng.uniform(-1, 1, size=n) * np.sqrt(3), 1.8),
+    ]:
         variances = [np.var(draw(500), ddof=1) for _ in range(2000)]
         predicted = checks.sample_variance_tolerance(500, 1.0, kurtosis, z=1.0)
         assert np.std(variances) == pytest.approx(predicted, rel=0.1)
@@ -122,8 +131,10 @@ def ones_in_training(p=0.3, seed=0):
     return lambda: ((np.ones(SIZE), p, True, np.random.default_rng(seed)), {})
 
 
-DROPOUT_STATISTICS = {"the fraction dropped": (lambda y: np.mean(y == 0), 0.3, checks.binomial_tolerance(SIZE, 0.3)),
-                      "the largest output": (lambda y: np.max(y), 1 / 0.7, 1e-9)}
+DROPOUT_STATISTICS = {
+    "the fraction dropped": (lambda y: np.mean(y == 0), 0.3, checks.binomial_tolerance(SIZE, 0.3)),
+    "the largest output": (lambda y: np.max(y), 1 / 0.7, 1e-9),
+}
 
 
 def test_check_statistics_passes_a_correct_function_and_names_a_matching_mistake():
@@ -132,11 +143,17 @@ def test_check_statistics_passes_a_correct_function_and_names_a_matching_mistake
     def unscaled(x, p, training, rng):
         return np.where(rng.random(x.shape) >= p, x, 0.0)
 
-    with pytest.raises(AssertionError, match=r"unscaled: the largest output is 1, expected 1\.4286 ± 1e-09\. "
-                                             r"That is what you get if you forget to scale"):
-        checks.check_statistics(unscaled, make_args=ones_in_training(), statistics=DROPOUT_STATISTICS,
-                                mistakes={"never drop": lambda x, p, training, rng: x,
-                                          "forget to scale": unscaled})
+    with pytest.raises(
+        AssertionError,
+        match=r"unscaled: the largest output is 1, expected 1\.4286 ± 1e-09\. "
+        r"That is what you get if you forget to scale",
+    ):
+        checks.check_statistics(
+            unscaled,
+            make_args=ones_in_training(),
+            statistics=DROPOUT_STATISTICS,
+            mistakes={"never drop": lambda x, p, training, rng: x, "forget to scale": unscaled},
+        )
 
 
 def test_check_statistics_reports_a_missing_return():

@@ -1,10 +1,19 @@
 """CIFAR ResNets and plain nets as in He et al. 2016: parameter counts, option A shortcuts, cost per image."""
+
 import pytest
 import torch
 
-from reference_impl.models.resnet import (PAPER_DEPTHS, PAPER_FORWARD_MULTIPLY_ADDS, PAPER_PARAMETERS_MILLIONS,
-                                          BasicBlock, CifarResNet, ShortcutA, build_model, count_parameters,
-                                          forward_multiply_adds)
+from reference_impl.models.resnet import (
+    PAPER_DEPTHS,
+    PAPER_FORWARD_MULTIPLY_ADDS,
+    PAPER_PARAMETERS_MILLIONS,
+    BasicBlock,
+    CifarResNet,
+    ShortcutA,
+    build_model,
+    count_parameters,
+    forward_multiply_adds,
+)
 
 
 @pytest.mark.parametrize("depth", PAPER_DEPTHS)
@@ -17,7 +26,9 @@ def test_parameter_counts_match_the_paper(depth):
 
 @pytest.mark.parametrize("depth", sorted(PAPER_FORWARD_MULTIPLY_ADDS))
 def test_forward_multiply_adds_match_the_stated_cost(depth):
-    assert round(forward_multiply_adds(build_model(f"resnet{depth}")) / 1e6, 1) == PAPER_FORWARD_MULTIPLY_ADDS[depth] / 1e6
+    assert (
+        round(forward_multiply_adds(build_model(f"resnet{depth}")) / 1e6, 1) == PAPER_FORWARD_MULTIPLY_ADDS[depth] / 1e6
+    )
 
 
 def test_layer_count_is_6n_plus_2():

@@ -1,4 +1,5 @@
 """Training loop, loss smoothing, the MLP, course settings and the student-or-reference fallback."""
+
 import math
 
 import numpy as np
@@ -9,10 +10,10 @@ from hypothesis import strategies as st
 from torch import nn
 
 from course import settings as course_settings
+from course.experiments import smooth, train_classifier
 from course.fallback import implemented_or_reference
 from reference_impl.models import MLP
 from reference_impl.optim import SGD
-from course.experiments import smooth, train_classifier
 
 
 def fresh_mlp(seed=0):
@@ -38,8 +39,9 @@ class BatchRecorder(nn.Module):
 
 def test_history_has_a_loss_per_step_and_an_evaluation_every_eval_every_steps_and_at_the_end(mnist1d_like):
     model = fresh_mlp()
-    history = train_classifier(model, SGD(model.parameters(), lr=0.1), mnist1d_like, steps=25, batch_size=32,
-                               eval_every=10)
+    history = train_classifier(
+        model, SGD(model.parameters(), lr=0.1), mnist1d_like, steps=25, batch_size=32, eval_every=10
+    )
     assert history["step"] == list(range(1, 26))
     assert len(history["train_loss"]) == 25
     assert history["eval_step"] == [10, 20, 25]
@@ -50,8 +52,9 @@ def test_history_has_a_loss_per_step_and_an_evaluation_every_eval_every_steps_an
 
 def test_training_with_momentum_lowers_the_loss_and_beats_chance(mnist1d_like):
     model = fresh_mlp()
-    history = train_classifier(model, SGD(model.parameters(), lr=0.1, momentum=0.9), mnist1d_like, steps=200,
-                               batch_size=64, eval_every=100)
+    history = train_classifier(
+        model, SGD(model.parameters(), lr=0.1, momentum=0.9), mnist1d_like, steps=200, batch_size=64, eval_every=100
+    )
     assert np.mean(history["train_loss"][-20:]) < 0.5 * np.mean(history["train_loss"][:20])
     assert history["test_accuracy"][-1] > 0.3  # chance is 0.1
 
@@ -76,8 +79,14 @@ def test_same_seed_gives_the_same_batches_whatever_the_optimizer(mnist1d_like):
     runs = []
     for lr, momentum in ((0.1, 0.0), (0.01, 0.9)):
         recorder = BatchRecorder(fresh_mlp())
-        train_classifier(recorder, SGD(recorder.parameters(), lr=lr, momentum=momentum), mnist1d_like,
-                         steps=10, batch_size=16, seed=3)
+        train_classifier(
+            recorder,
+            SGD(recorder.parameters(), lr=lr, momentum=momentum),
+            mnist1d_like,
+            steps=10,
+            batch_size=16,
+            seed=3,
+        )
         runs.append(recorder.batches)
     assert len(runs[0]) == len(runs[1]) == 10
     for step, (a, b) in enumerate(zip(*runs), start=1):
@@ -88,8 +97,7 @@ def test_another_seed_gives_other_batches(mnist1d_like):
     runs = []
     for seed in (3, 4):
         recorder = BatchRecorder(fresh_mlp())
-        train_classifier(recorder, SGD(recorder.parameters(), lr=0.1), mnist1d_like, steps=3, batch_size=16,
-                         seed=seed)
+        train_classifier(recorder, SGD(recorder.parameters(), lr=0.1), mnist1d_like, steps=3, batch_size=16, seed=seed)
         runs.append(recorder.batches)
     assert not torch.equal(runs[0][0], runs[1][0])
 
@@ -98,8 +106,17 @@ def test_identical_runs_give_identical_histories(mnist1d_like):
     histories = []
     for _ in range(2):
         model = fresh_mlp()
-        histories.append(train_classifier(model, SGD(model.parameters(), lr=0.05, momentum=0.9), mnist1d_like,
-                                          steps=30, batch_size=32, eval_every=10, seed=5))
+        histories.append(
+            train_classifier(
+                model,
+                SGD(model.parameters(), lr=0.05, momentum=0.9),
+                mnist1d_like,
+                steps=30,
+                batch_size=32,
+                eval_every=10,
+                seed=5,
+            )
+        )
     assert histories[0] == histories[1]
 
 
@@ -107,7 +124,7 @@ def test_identical_runs_give_identical_histories(mnist1d_like):
 
 
 def moving_average_directly(values, window):
-    return np.array([np.mean(values[max(0, i - window + 1): i + 1]) for i in range(len(values))])
+    return np.array([np.mean(values[max(0, i - window + 1) : i + 1]) for i in range(len(values))])
 
 
 @settings(max_examples=50)

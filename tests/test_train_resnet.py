@@ -1,5 +1,6 @@
 """The capstones' one CIFAR training loop on the CPU: augmentation, recipes, exact resume, divergence, CLI,
 DDP (gloo), and the optimizer, schedule and clipping a notebook injects."""
+
 import json
 import os
 import subprocess
@@ -11,20 +12,24 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from test_cifar10 import write_cifar10_like
 
 from capstone.augment import random_crop_flip
 from capstone.recipes import RECIPES, paper_schedule
 from capstone.trainer import TrainConfig, Trainer, TrainingDiverged, apply_schedule, train
 from reference_impl.models import build_model
+from test_cifar10 import write_cifar10_like
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def tiny_data(train=256, test=64, seed=0):
     rng = np.random.default_rng(seed)
-    return {"x": rng.integers(0, 256, (train, 3, 32, 32), dtype=np.uint8), "y": rng.integers(0, 10, train),
-            "x_test": rng.integers(0, 256, (test, 3, 32, 32), dtype=np.uint8), "y_test": rng.integers(0, 10, test)}
+    return {
+        "x": rng.integers(0, 256, (train, 3, 32, 32), dtype=np.uint8),
+        "y": rng.integers(0, 10, train),
+        "x_test": rng.integers(0, 256, (test, 3, 32, 32), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, test),
+    }
 
 
 def tiny_config(**overrides):
@@ -84,15 +89,15 @@ def test_crop_flip_is_reproducible_under_a_seed():
 def test_paper_schedule_divides_by_ten_at_32k_and_48k():
     lr_at = paper_schedule(64000)
     assert [lr_at(s) for s in (0, 31999, 32000, 47999, 48000, 63999)] == pytest.approx(
-        [0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
+        [0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
+    )
 
 
 def test_resnet110_warmup_returns_to_0_1_and_keeps_the_milestones():
     recipe = RECIPES["paper"](110, 50000, steps=64000)
     lr_at, momentum_at = recipe.lr_at, recipe.momentum_at
     assert momentum_at is None
-    assert [lr_at(s) for s in (0, 399, 400, 31999, 32000, 48000)] == pytest.approx(
-        [0.01, 0.01, 0.1, 0.1, 0.01, 0.001])
+    assert [lr_at(s) for s in (0, 399, 400, 31999, 32000, 48000)] == pytest.approx([0.01, 0.01, 0.1, 0.1, 0.01, 0.001])
     # And through torch's optimizer, as the training loop drives it.
     model = torch.nn.Linear(2, 2)
     optimizer = recipe.make_optimizer(model.parameters())
@@ -135,8 +140,12 @@ def test_resume_from_a_checkpoint_is_bit_identical(tmp_path):
 def test_run_writes_results_and_resumes_from_out_dir(tmp_path):
     def train_tiny(epochs, **overrides):
         torch.manual_seed(3)
-        return train(build_model("resnet8"), tiny_data(), paper_recipe_for(tiny_data(), epochs),
-                     tiny_config(out_dir=str(tmp_path), **overrides))
+        return train(
+            build_model("resnet8"),
+            tiny_data(),
+            paper_recipe_for(tiny_data(), epochs),
+            tiny_config(out_dir=str(tmp_path), **overrides),
+        )
 
     trainer = train_tiny(2)
     summary = json.loads((tmp_path / "results.json").read_text())
@@ -162,10 +171,32 @@ def test_cli_trains_on_a_local_archive(tmp_path):
     write_cifar10_like(tmp_path, images_per_batch=20)  # the folder format: no checksum to pass
     out = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, "-m", "capstone", "--model", "resnet8", "--recipe", "fast", "--steps", "3",
-         "--batch-size", "32", "--data-dir", str(tmp_path), "--out-dir", str(out), "--no-progress",
-         "--validation-size", "20"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        [
+            sys.executable,
+            "-m",
+            "capstone",
+            "--model",
+            "resnet8",
+            "--recipe",
+            "fast",
+            "--steps",
+            "3",
+            "--batch-size",
+            "32",
+            "--data-dir",
+            str(tmp_path),
+            "--out-dir",
+            str(out),
+            "--no-progress",
+            "--validation-size",
+            "20",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert result.returncode == 0, result.stderr
     history = json.loads((out / "results.json").read_text())["history"]
     assert history[-1]["step"] == 3 and "val_accuracy" in history[-1] and "test_accuracy" in history[-1]

@@ -1,5 +1,6 @@
 """Lesson 01's view: the paths are the student's rules at the sliders' values (tests/test_widgets_all_views.py
 holds what every view must do)."""
+
 import numpy as np
 import pytest
 
@@ -18,8 +19,9 @@ def test_paths_follow_the_slider_values():
     explorer.controls["momentum"].value = 0.5
     explorer.controls["kappa"].value = 100.0
     lr, beta, kappa = (explorer.controls[name].value for name in ("lr", "momentum", "kappa"))
-    expected = landscapes.descend(landscapes.quadratic(kappa), lambda p, g, b: sgd.heavy_ball_step(p, g, b, lr, beta),
-                                  steps=explorer.steps)
+    expected = landscapes.descend(
+        landscapes.quadratic(kappa), lambda p, g, b: sgd.heavy_ball_step(p, g, b, lr, beta), steps=explorer.steps
+    )
     np.testing.assert_allclose(explorer.paths["heavy-ball momentum"], expected)
 
 

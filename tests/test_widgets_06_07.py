@@ -1,4 +1,5 @@
 """Lessons 06 and 07's views: student code drives them, the numbers are what they claim."""
+
 import numpy as np
 import pytest
 
@@ -22,6 +23,7 @@ def small_data(request):
 
 # --- 06: batch vs layer vs group norm ----------------------------------------------------------------
 
+
 def test_only_batch_norm_depends_on_the_batch(small_data):
     explorer = norm_explorer(data=small_data)
     shown = explorer.shown
@@ -36,7 +38,7 @@ def test_only_batch_norm_depends_on_the_batch(small_data):
 def test_norm_explorer_uses_student_code_and_falls_back(small_data, capsys):
     explorer = norm_explorer(not_implemented, not_implemented, data=small_data)
     assert capsys.readouterr().out.count("not implemented yet") == 2
-    batch = explorer.features[np.r_[0, explorer.order[:explorer.controls["batch_size"].value - 1]]]
+    batch = explorer.features[np.r_[0, explorer.order[: explorer.controls["batch_size"].value - 1]]]
     expected, _ = norms.group_norm_forward(batch, 2, np.ones(8), np.zeros(8))
     np.testing.assert_allclose(explorer.shown["group norm"], expected[0])
     doubled = norm_explorer(lambda x, g, b: (2 * norms.layer_norm_forward(x, g, b)[0], None), data=small_data)
@@ -48,6 +50,7 @@ def test_conv_feature_maps_shape(small_data):
 
 
 # --- 06: dropout rate --------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def dropout_view(small_data):
@@ -77,16 +80,19 @@ def test_dropout_explorer_masks_come_from_the_student_function(small_data, capsy
 
 # --- 07: depth and init --------------------------------------------------------------------------------
 
+
 def test_signal_std_follows_variance_propagation():
     width = 64
     _layers, he_forward, _ = signal_std_by_layer(20, init.he_std((width, width)), "relu", residual=False, batch=512)
-    _layers, xavier_forward, _ = signal_std_by_layer(20, init.xavier_std((width, width)), "relu", residual=False,
-                                                     batch=512)
+    _layers, xavier_forward, _ = signal_std_by_layer(
+        20, init.xavier_std((width, width)), "relu", residual=False, batch=512
+    )
     # He keeps the second moment of ReLU layers; Xavier halves it per layer (std ratio about 2^-10 after 20).
     assert 0.3 < he_forward[-1] / he_forward[0] < 3
-    assert xavier_forward[-1] / xavier_forward[0] < 2 ** -7
-    layers, residual_forward, residual_gradient = signal_std_by_layer(40, init.xavier_std((width, width)), "relu",
-                                                                      residual=True)
+    assert xavier_forward[-1] / xavier_forward[0] < 2**-7
+    layers, residual_forward, residual_gradient = signal_std_by_layer(
+        40, init.xavier_std((width, width)), "relu", residual=True
+    )
     assert list(layers) == list(range(2, 42, 2))
     assert 0.3 < residual_forward[-1] < 3 and 0.3 < residual_gradient[0] < 3
 

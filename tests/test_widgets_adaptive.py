@@ -1,4 +1,5 @@
 """Lesson 02's view: student code drives it, step sizes are what the paths imply."""
+
 import numpy as np
 
 from course.views import adaptive_explorer
@@ -18,16 +19,19 @@ def test_paths_follow_the_slider_values():
     lr, beta1, beta2, eps, kappa = (explorer.controls[name].value for name in ("lr", "beta1", "beta2", "eps", "kappa"))
     bowl = landscapes.quadratic(kappa)
     fresh = {"step": 0, "exp_avg": np.zeros(2), "exp_avg_sq": np.zeros(2)}
-    expected_adam = landscapes.descend(bowl, lambda p, g, s: adam.adam_step(p, g, s, lr, beta1, beta2, eps),
-                                       explorer.steps, state=fresh)
-    expected_rmsprop = landscapes.descend(bowl, lambda p, g, v: rmsprop.rmsprop_step(p, g, v, lr, beta2, eps),
-                                          explorer.steps, state=np.zeros(2))
+    expected_adam = landscapes.descend(
+        bowl, lambda p, g, s: adam.adam_step(p, g, s, lr, beta1, beta2, eps), explorer.steps, state=fresh
+    )
+    expected_rmsprop = landscapes.descend(
+        bowl, lambda p, g, v: rmsprop.rmsprop_step(p, g, v, lr, beta2, eps), explorer.steps, state=np.zeros(2)
+    )
     np.testing.assert_allclose(explorer.paths["Adam"], expected_adam)
     np.testing.assert_allclose(explorer.paths["RMSprop (α = β₂)"], expected_rmsprop)
 
 
 def test_adam_beats_momentum_on_the_badly_scaled_bowl_but_not_on_the_ravine():
     """Per-coordinate scaling undoes an axis-aligned bad scaling only."""
+
     def final_losses(explorer):
         landscape = explorer.landscape_for(explorer.values())
         return {label: landscape.loss(path[-1]) for label, path in explorer.paths.items()}

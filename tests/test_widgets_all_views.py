@@ -1,16 +1,20 @@
 """What every interactive view must do: show its controls' values, redraw on every move, offer sensible ranges."""
+
 import ipywidgets
 import pytest
-from widget_views import built_view
 
 from course.views import VIEWS, view_moves
+from widget_views import built_view
 
 
 def all_controls(view):
     """{name: control} of every control the view can show (every schedule's, for the schedule explorer)."""
     if hasattr(view, "schedules"):
-        return {f"{schedule}: {name}": control for schedule, (sliders, options, _) in view.schedules.items()
-                for name, control in {**sliders, **options}.items()}
+        return {
+            f"{schedule}: {name}": control
+            for schedule, (sliders, options, _) in view.schedules.items()
+            for name, control in {**sliders, **options}.items()
+        }
     return {**view.controls, **getattr(view, "options", {})}
 
 
@@ -45,7 +49,7 @@ def test_learning_rates_move_on_a_log_scale_and_defaults_sit_inside_their_ranges
         if "lr" in label.split(": ")[-1].split("_") or "learning rate" in control.description:
             assert isinstance(control, ipywidgets.FloatLogSlider), f"{label} is a learning rate on a linear slider"
         if isinstance(control, ipywidgets.FloatLogSlider):
-            low, high = control.base ** control.min, control.base ** control.max
+            low, high = control.base**control.min, control.base**control.max
             assert high / low >= 10 and (control.max - control.min) / control.step >= 20, f"{label}: range or step"
         elif hasattr(control, "min"):
             low, high = control.min, control.max

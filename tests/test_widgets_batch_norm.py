@@ -1,4 +1,5 @@
 """Lesson 03's view: the mode toggle shows the other mode's outputs, student code drives it, BN's invariances show."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """Lessons 00 and 05's interactive views: student code drives them, the physics is right."""
+
 import numpy as np
 import pytest
 import torch
@@ -25,8 +26,9 @@ def test_flow_view_shows_the_reference_norms_of_the_chosen_network():
     explorer.controls["depth"].value = 6
     explorer.options["activation"].value = "ReLU"
     model = deep_mlp(6, "ReLU", explorer.controls["init_scale"].value)
-    expected = diagnostics.layer_gradient_norms(model, explorer.inputs, explorer.targets,
-                                                torch.nn.functional.cross_entropy)
+    expected = diagnostics.layer_gradient_norms(
+        model, explorer.inputs, explorer.targets, torch.nn.functional.cross_entropy
+    )
     np.testing.assert_allclose(explorer.norms, list(expected.values()))
     assert len(explorer.norms) == 7  # six hidden layers and the output layer
 
@@ -37,7 +39,7 @@ def test_flow_view_shows_vanishing_and_balanced_gradients():
     explorer.options["activation"].value = "sigmoid"
     assert explorer.norms[0] / explorer.norms[-1] < 1e-6 and "vanishing" in explorer.readout.value
     explorer.options["activation"].value = "ReLU"
-    explorer.controls["init_scale"].value = 2 ** 0.5
+    explorer.controls["init_scale"].value = 2**0.5
     assert 0.1 < explorer.norms[0] / explorer.norms[-1] < 10
     explorer.controls["init_scale"].value = 4.0
     assert "exploding" in explorer.readout.value
@@ -60,8 +62,9 @@ def test_training_view_runs_are_the_reference_runs(views):
     explorer = views["training"]
     explorer.controls["lr"].value = 1.0
     lr, max_norm = explorer.controls["lr"].value, explorer.controls["max_norm"].value
-    expected = rnn_training_run(explorer.inputs, explorer.targets, lr, explorer.steps, clipping.clip_grad_norm,
-                                max_norm)
+    expected = rnn_training_run(
+        explorer.inputs, explorer.targets, lr, explorer.steps, clipping.clip_grad_norm, max_norm
+    )
     np.testing.assert_array_equal(explorer.runs["norm clipping"][0], expected[0])
     unclipped_losses = explorer.runs["no clipping"][0]
     assert np.isnan(unclipped_losses[-1]), "at lr 1 the unclipped RNN should diverge"
@@ -70,8 +73,13 @@ def test_training_view_runs_are_the_reference_runs(views):
 
 def test_rnn_gradients_match_autograd():
     rng = np.random.default_rng(0)
-    weights = [rng.normal(size=(5, 2)), rng.normal(size=(5, 5)), rng.normal(size=5), rng.normal(size=(1, 5)),
-               rng.normal(size=1)]
+    weights = [
+        rng.normal(size=(5, 2)),
+        rng.normal(size=(5, 5)),
+        rng.normal(size=5),
+        rng.normal(size=(1, 5)),
+        rng.normal(size=1),
+    ]
     inputs, targets = rng.normal(size=(4, 7, 2)), rng.normal(size=(4, 1))
     loss, grads = rnn_loss_and_gradients(weights, inputs, targets)
     w_x, w_h, b, w_o, b_o = (torch.tensor(w, requires_grad=True) for w in weights)

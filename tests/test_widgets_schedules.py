@@ -1,4 +1,5 @@
 """Lesson 04's schedule explorer: each schedule's controls shape its lr, student code drives it."""
+
 import numpy as np
 import pytest
 
@@ -17,12 +18,13 @@ def not_implemented(*args, **kwargs):
 def make_explorer(mnist1d_like):
     def make(**functions):
         return schedule_explorer(data=mnist1d_like, steps=STEPS, **functions)
+
     return make
 
 
 def slider_values(control):
     """Two values in the slider's range, different from its current value."""
-    low, high = (10 ** control.min, 10 ** control.max) if hasattr(control, "base") else (control.min, control.max)
+    low, high = (10**control.min, 10**control.max) if hasattr(control, "base") else (control.min, control.max)
     return [value for value in (low, high) if value != control.value][:1]
 
 
@@ -44,8 +46,9 @@ def test_curves_follow_the_controls_and_momentum_cycles_only_for_one_cycle(make_
     explorer.controls["pct_start"].value = 0.25
     explorer.options["three_phase"].value = True
     lrs, momenta = explorer.curves()
-    expected = np.array([schedules.one_cycle(step, 0.2, STEPS, pct_start=0.25, three_phase=True)
-                         for step in range(STEPS)])
+    expected = np.array(
+        [schedules.one_cycle(step, 0.2, STEPS, pct_start=0.25, three_phase=True) for step in range(STEPS)]
+    )
     np.testing.assert_allclose(np.column_stack([lrs, momenta]), expected)
     assert explorer.momentum_axes.get_visible()
     explorer.menu.value = "warm restarts (SGDR)"
@@ -110,7 +113,9 @@ def test_legends_show_momentum_only_when_it_cycles(make_explorer):
     assert explorer.momentum_axes.get_ylabel() == "momentum"
     assert explorer.menu.value == "one-cycle"
     assert [text.get_text() for text in explorer.lr_axes.get_legend().get_texts()] == ["learning rate", "momentum"]
-    assert [text.get_text() for text in explorer.loss_axes.get_legend().get_texts()] == ["constant lr 0.1",
-                                                                                         "this schedule"]
+    assert [text.get_text() for text in explorer.loss_axes.get_legend().get_texts()] == [
+        "constant lr 0.1",
+        "this schedule",
+    ]
     explorer.menu.value = "cosine"
     assert [text.get_text() for text in explorer.lr_axes.get_legend().get_texts()] == ["learning rate"]

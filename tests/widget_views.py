@@ -1,4 +1,5 @@
 """Every interactive view (course.views.VIEWS), built once per test process and shared by the tests."""
+
 import functools
 import os
 from unittest import mock

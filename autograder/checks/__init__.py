@@ -30,6 +30,7 @@ Layout, one idea a module:
 Notebooks import this package, so it imports nothing heavier than NumPy and torch. The public functions are
 plain attributes of this module, which the grading kernel's guard (autograder/grading/kernel_guard.py) protects.
 """
+
 from .compare import assert_close, describe, first_difference, is_close, mistake_hint
 from .functions import check_function, check_function_on_fresh_inputs, first_output
 from .in_place import check_in_place, parameter_observations, parameters_from
@@ -47,9 +48,28 @@ from .statistics import binomial_tolerance, check_statistics, sample_variance_to
 from .trajectory import check_trajectory
 
 __all__ = [
-    "STATELESS", "assert_close", "binomial_tolerance", "check_function", "check_function_on_fresh_inputs",
-    "check_in_place", "check_module", "check_optimizer", "check_rule", "check_rule_against_torch",
-    "check_rule_with_state", "check_schedule", "check_statistics", "check_trajectory", "describe",
-    "first_difference", "first_output", "is_close", "mistake_hint", "parameter_observations", "parameters_from",
-    "sample_variance_tolerance", "torch_rule", "torch_schedule_values",
+    "STATELESS",
+    "assert_close",
+    "binomial_tolerance",
+    "check_function",
+    "check_function_on_fresh_inputs",
+    "check_in_place",
+    "check_module",
+    "check_optimizer",
+    "check_rule",
+    "check_rule_against_torch",
+    "check_rule_with_state",
+    "check_schedule",
+    "check_statistics",
+    "check_trajectory",
+    "describe",
+    "first_difference",
+    "first_output",
+    "is_close",
+    "mistake_hint",
+    "parameter_observations",
+    "parameters_from",
+    "sample_variance_tolerance",
+    "torch_rule",
+    "torch_schedule_values",
 ]

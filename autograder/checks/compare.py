@@ -1,5 +1,6 @@
 """The two questions every check asks: where does an answer first differ from the expected one, and which
 known mistake gives exactly what the answer gave."""
+
 import numpy as np
 import torch
 
@@ -19,8 +20,7 @@ def is_close(actual, expected, rtol=1e-6, atol=1e-10) -> bool:
     return actual.shape == expected.shape and np.allclose(actual, expected, rtol=rtol, atol=atol)
 
 
-def first_difference(actual, expected, rtol=1e-6, atol=1e-10, *, name="the result", why_none=RETURN_HINT,
-                     given_by=""):
+def first_difference(actual, expected, rtol=1e-6, atol=1e-10, *, name="the result", why_none=RETURN_HINT, given_by=""):
     """A sentence saying where `actual` first differs from `expected`, or None if they agree.
 
     `expected` decides how they are compared:
@@ -35,6 +35,7 @@ def first_difference(actual, expected, rtol=1e-6, atol=1e-10, *, name="the resul
     expected value when `why_none` is empty. `given_by` names where the expected values come from
     ("torch" gives "…, expected 0.5 as torch gives.").
     """
+
     def differs(got, want, where):
         return first_difference(got, want, rtol, atol, name=where, why_none=why_none, given_by=given_by)
 
@@ -86,7 +87,7 @@ def assert_close(actual, expected, what, rtol=1e-6, atol=1e-10, hint=""):
 
 
 def mistake_hint(mistakes, reproduces):
-    """" That is what you get if you <mistake>." for the first known mistake that reproduces the answer, else "".
+    """ " That is what you get if you <mistake>." for the first known mistake that reproduces the answer, else "".
 
     `mistakes` maps a description to a wrong answer (see the package's docstring); `reproduces(wrong)` says
     whether it gives what the student's answer gave. A wrong answer that cannot even run on these inputs

@@ -1,4 +1,5 @@
 """Checks of plain functions: one call, its result compared with the reference's."""
+
 from .trajectory import check_trajectory
 
 
@@ -9,23 +10,37 @@ def check_function(student, reference, *, args=(), kwargs=None, mistakes=None, r
     the message names the entry that differs (``the result['suggested_lr']``, ``the result[1]``).
     `mistakes`: wrong functions with the student's signature.
     """
-    check_function_on_fresh_inputs(student, reference, make_args=lambda: (args, kwargs or {}), mistakes=mistakes,
-                                   rtol=rtol, atol=atol, what=what or getattr(student, "__name__", "your function"))
+    check_function_on_fresh_inputs(
+        student,
+        reference,
+        make_args=lambda: (args, kwargs or {}),
+        mistakes=mistakes,
+        rtol=rtol,
+        atol=atol,
+        what=what or getattr(student, "__name__", "your function"),
+    )
 
 
-def check_function_on_fresh_inputs(student, reference, *, make_args, mistakes=None, rtol=1e-6, atol=1e-10,
-                                   what=None):
+def check_function_on_fresh_inputs(student, reference, *, make_args, mistakes=None, rtol=1e-6, atol=1e-10, what=None):
     """`check_function` for functions that change their inputs (e.g. train a model one step).
 
     Every call, the student's, the reference's and each known mistake's, gets fresh, identical inputs
     ``args, kwargs = make_args()``.
     """
+
     def result(function, _count):
         args, kwargs = make_args()
         return [{"the result": function(*args, **kwargs)}]
 
-    check_trajectory(result, student, reference, what=what or getattr(student, "__name__", "your function"),
-                     mistakes=mistakes, rtol=rtol, atol=atol)
+    check_trajectory(
+        result,
+        student,
+        reference,
+        what=what or getattr(student, "__name__", "your function"),
+        mistakes=mistakes,
+        rtol=rtol,
+        atol=atol,
+    )
 
 
 def first_output(function):
@@ -33,11 +48,14 @@ def first_output(function):
 
     Lets `check_function` compare outputs while the caches, whose contents are up to the student, differ.
     """
+
     def first(*args, **kwargs):
         result = function(*args, **kwargs)
         if not (isinstance(result, tuple) and len(result) >= 1):
-            raise AssertionError(f"{getattr(function, '__name__', 'the function')} must return a tuple (out, cache), "
-                                 f"got {type(result).__name__}.")
+            raise AssertionError(
+                f"{getattr(function, '__name__', 'the function')} must return a tuple (out, cache), "
+                f"got {type(result).__name__}."
+            )
         return result[0]
 
     first.__name__ = getattr(function, "__name__", "the function")

@@ -1,4 +1,5 @@
 """Checks of functions that work by changing their inputs, e.g. clipping gradients or training a model."""
+
 import numpy as np
 import torch
 
@@ -14,13 +15,22 @@ def check_in_place(student, reference, make_args, *, observe, mistakes=None, rto
     inputs, e.g. each parameter's gradient) are compared; an entry may rightly be None (a parameter
     without a gradient). `mistakes`: wrong functions with the student's signature.
     """
+
     def outcome(function, _count):
         args = make_args()
         result = function(*args)
         return [{"the value returned": result, **observe(args)}]
 
-    check_trajectory(outcome, student, reference, what=what or getattr(student, "__name__", "your function"),
-                     mistakes=mistakes, rtol=rtol, atol=atol, why_none="")
+    check_trajectory(
+        outcome,
+        student,
+        reference,
+        what=what or getattr(student, "__name__", "your function"),
+        mistakes=mistakes,
+        rtol=rtol,
+        atol=atol,
+        why_none="",
+    )
 
 
 def parameters_from(values, grads):
@@ -29,6 +39,7 @@ def parameters_from(values, grads):
     A None in `grads` leaves that parameter without a gradient. Pass it, wrapped in the arguments, as
     `make_args` of `check_in_place`, so every function compared starts from identical parameters.
     """
+
     def build():
         parameters = []
         for value, grad in zip(values, grads):

@@ -1,4 +1,5 @@
 """Checks of torch modules (nn.Module classes): outputs, gradients, parameters and buffers, step by step."""
+
 import numpy as np
 import torch
 
@@ -6,8 +7,19 @@ from .compare import snapshot
 from .trajectory import check_trajectory
 
 
-def check_module(student_class, expected_class, inputs, *, training, args=(), kwargs=None, mistakes=None, seed=0,
-                 rtol=1e-6, atol=1e-9):
+def check_module(
+    student_class,
+    expected_class,
+    inputs,
+    *,
+    training,
+    args=(),
+    kwargs=None,
+    mistakes=None,
+    seed=0,
+    rtol=1e-6,
+    atol=1e-9,
+):
     """Run a student's torch module and an expected one side by side and compare everything they produce.
 
     Both are built as ``cls(*args, **kwargs)`` and used in float64. The expected module's
@@ -23,15 +35,33 @@ def check_module(student_class, expected_class, inputs, *, training, args=(), kw
 
     def run(module_class, count):
         steps = None if count is None else count - 1  # the first record is the initial state
-        return module_trajectory(lambda: module_class(*args, **kwargs), lambda: expected_class(*args, **kwargs),
-                                 inputs[:steps], training[:steps], seed, what)
+        return module_trajectory(
+            lambda: module_class(*args, **kwargs),
+            lambda: expected_class(*args, **kwargs),
+            inputs[:steps],
+            training[:steps],
+            seed,
+            what,
+        )
 
     def when(index):
-        return "before any step, " if index == 0 else (
-            f"at step {index} ({'training' if training[index - 1] else 'evaluation'} mode), ")
+        return (
+            "before any step, "
+            if index == 0
+            else (f"at step {index} ({'training' if training[index - 1] else 'evaluation'} mode), ")
+        )
 
-    check_trajectory(run, student_class, expected_class, what=what, when=when, mistakes=mistakes, rtol=rtol,
-                     atol=atol, why_none="autograd did not reach it.")
+    check_trajectory(
+        run,
+        student_class,
+        expected_class,
+        what=what,
+        when=when,
+        mistakes=mistakes,
+        rtol=rtol,
+        atol=atol,
+        why_none="autograd did not reach it.",
+    )
 
 
 def module_trajectory(make_module, make_expected, inputs, training, seed, what):
@@ -53,8 +83,10 @@ def module_trajectory(make_module, make_expected, inputs, training, seed, what):
         except AttributeError:
             value = getattr(module, name, None)
         if value is None:
-            raise AssertionError(f"{what} has no {name!r}: it needs the same parameters and buffers as "
-                                 f"{type(reference).__name__} ({', '.join(parameter_names + buffer_names)}).")
+            raise AssertionError(
+                f"{what} has no {name!r}: it needs the same parameters and buffers as "
+                f"{type(reference).__name__} ({', '.join(parameter_names + buffer_names)})."
+            )
         return value
 
     # Snapshots: the arrays would otherwise share memory with buffers that later steps update in place.

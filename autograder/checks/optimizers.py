@@ -1,4 +1,5 @@
 """Checks of optimizers: pure update rules ``rule(param, grad[, state], *hyper)`` and torch.optim.Optimizer classes."""
+
 import copy
 
 import numpy as np
@@ -10,8 +11,20 @@ from .trajectory import check_trajectory
 STATELESS = object()  # marks an update rule without state, e.g. gd_step(param, grad, lr)
 
 
-def check_rule(student, reference, *, param, grads, hyper=(), state=STATELESS, names=("parameter",),
-               mistakes=None, rtol=1e-6, atol=1e-10, what=None):
+def check_rule(
+    student,
+    reference,
+    *,
+    param,
+    grads,
+    hyper=(),
+    state=STATELESS,
+    names=("parameter",),
+    mistakes=None,
+    rtol=1e-6,
+    atol=1e-10,
+    what=None,
+):
     """Run `student` and `reference` side by side from the same start and compare every step.
 
     A rule is called as ``rule(param, grad, *hyper)`` returning the new parameter, or, when a starting
@@ -21,23 +34,44 @@ def check_rule(student, reference, *, param, grads, hyper=(), state=STATELESS, n
     `torch_rule(...)`, to compare with PyTorch itself. `mistakes`: wrong rules with the student's signature.
     """
     what = what or getattr(student, "__name__", "your function")
-    check_trajectory(lambda rule, count: rule_trajectory(rule, param, grads[:count], hyper, state, names, what),
-                     student, reference, what=what, when=_after_step, mistakes=mistakes, rtol=rtol, atol=atol,
-                     given_by=reference.__name__ if hasattr(reference, "torch_optimizer") else "")
+    check_trajectory(
+        lambda rule, count: rule_trajectory(rule, param, grads[:count], hyper, state, names, what),
+        student,
+        reference,
+        what=what,
+        when=_after_step,
+        mistakes=mistakes,
+        rtol=rtol,
+        atol=atol,
+        given_by=reference.__name__ if hasattr(reference, "torch_optimizer") else "",
+    )
 
 
-def check_rule_with_state(student, reference, *, param, grads, hyper=(), state, mistakes=None,
-                          rtol=1e-6, atol=1e-10, what=None):
+def check_rule_with_state(
+    student, reference, *, param, grads, hyper=(), state, mistakes=None, rtol=1e-6, atol=1e-10, what=None
+):
     """`check_rule` for rules whose state is a dict, as torch.optim keeps it (e.g. ``{"step": 0, "exp_avg": …}``).
 
     The parameter and every entry of the reference's state are compared after each step.
     """
-    check_rule(student, reference, param=param, grads=grads, hyper=hyper, state=state, names=("parameter", "state"),
-               mistakes=mistakes, rtol=rtol, atol=atol, what=what)
+    check_rule(
+        student,
+        reference,
+        param=param,
+        grads=grads,
+        hyper=hyper,
+        state=state,
+        names=("parameter", "state"),
+        mistakes=mistakes,
+        rtol=rtol,
+        atol=atol,
+        what=what,
+    )
 
 
-def check_rule_against_torch(student, optimizer_class, torch_hyper, *, param, grads, hyper=(), state=STATELESS,
-                             rtol=1e-6, atol=1e-10, what=None):
+def check_rule_against_torch(
+    student, optimizer_class, torch_hyper, *, param, grads, hyper=(), state=STATELESS, rtol=1e-6, atol=1e-10, what=None
+):
     """Compare the parameters a pure rule produces with those `optimizer_class(**torch_hyper)` produces.
 
     torch's optimizer runs on a float64 copy of `param` fed the same gradients, so this checks a
@@ -50,8 +84,16 @@ def check_rule_against_torch(student, optimizer_class, torch_hyper, *, param, gr
         start = {} if rule is torch_answer else state
         return rule_trajectory(rule, param, grads[:count], hyper, start, ("parameter",), what)
 
-    check_trajectory(parameters, student, torch_answer, what=what, when=_after_step, rtol=rtol, atol=atol,
-                     given_by=torch_answer.__name__)
+    check_trajectory(
+        parameters,
+        student,
+        torch_answer,
+        what=what,
+        when=_after_step,
+        rtol=rtol,
+        atol=atol,
+        given_by=torch_answer.__name__,
+    )
 
 
 def torch_rule(optimizer_class, torch_hyper):
@@ -68,8 +110,9 @@ def torch_rule(optimizer_class, torch_hyper):
         tensor.grad = torch.tensor(np.asarray(grad, dtype=float))
         optimizer = optimizer_class([tensor], **torch_hyper)
         if state:
-            optimizer.state[tensor] = {key: torch.tensor(np.asarray(value, dtype=float))
-                                       for key, value in state.items()}
+            optimizer.state[tensor] = {
+                key: torch.tensor(np.asarray(value, dtype=float)) for key, value in state.items()
+            }
         optimizer.step()
         new_state = {key: value.detach().numpy().copy() for key, value in optimizer.state[tensor].items()}
         return tensor.detach().numpy().copy(), new_state
@@ -93,18 +136,24 @@ def rule_trajectory(rule, param, grads, hyper=(), state=STATELESS, names=("param
         after = _named_inputs(*args)
         for name, original in before.items():
             if name not in after or not is_close(after[name], original, rtol=0, atol=0):
-                example = "`m = beta1 * m + …`, not `m *= beta1`" if name.startswith("state") else (
-                    "`param - lr * grad`, not `param -= lr * grad`")
-                raise AssertionError(f"{what} changed its input `{name}` in place: compute and return new values "
-                                     f"(e.g. {example}).")
+                example = (
+                    "`m = beta1 * m + …`, not `m *= beta1`"
+                    if name.startswith("state")
+                    else ("`param - lr * grad`, not `param -= lr * grad`")
+                )
+                raise AssertionError(
+                    f"{what} changed its input `{name}` in place: compute and return new values (e.g. {example})."
+                )
         if state is STATELESS:
             param = result
             outputs = (result,)
         else:
             wants_dict = isinstance(state, dict)
             if not (isinstance(result, tuple) and len(result) == 2 and (isinstance(result[1], dict) or not wants_dict)):
-                raise AssertionError(f"{what} must return a pair (new_param, new_state)"
-                                     f"{' with new_state a dict' if wants_dict else ''}, got {type(result).__name__}.")
+                raise AssertionError(
+                    f"{what} must return a pair (new_param, new_state)"
+                    f"{' with new_state a dict' if wants_dict else ''}, got {type(result).__name__}."
+                )
             param, state = outputs = result
         records.append(_record(names, outputs))
     return records
@@ -128,8 +177,9 @@ def _named_inputs(param, grad, state=None):
     return {"param": param, "grad": grad, **({} if state is None else {"state": state})}
 
 
-def check_optimizer(student_class, reference_class, hyper, *, steps=20, seed=0, mistakes=None,
-                    rtol=1e-6, atol=1e-9, round_trip_at=None):
+def check_optimizer(
+    student_class, reference_class, hyper, *, steps=20, seed=0, mistakes=None, rtol=1e-6, atol=1e-9, round_trip_at=None
+):
     """Compare a student's torch optimizer with `reference_class` over `steps` random-gradient steps.
 
     Both are built as ``cls(params, **hyper)`` on identical float64 parameters (one of which never
@@ -137,16 +187,29 @@ def check_optimizer(student_class, reference_class, hyper, *, steps=20, seed=0, 
     rebuilt from its state_dict at that step, so a state that does not survive saving and loading is
     caught. `mistakes`: wrong optimizer classes, or callables ``(params, **hyper) -> optimizer``.
     """
+
     def note(index):
         if round_trip_at is None or index < round_trip_at:
             return ""
-        return (f" It matched before the state_dict round trip at step {round_trip_at}: keep all per-parameter "
-                "state in self.state[p] so it is saved and restored.")
+        return (
+            f" It matched before the state_dict round trip at step {round_trip_at}: keep all per-parameter "
+            "state in self.state[p] so it is saved and restored."
+        )
 
-    check_trajectory(lambda optimizer_class, count: optimizer_trajectory(optimizer_class, hyper, count or steps, seed,
-                                                                         round_trip_at),
-                     student_class, reference_class, what=f"{student_class.__name__}({format_hyper(hyper)})",
-                     when=_after_step, mistakes=mistakes, rtol=rtol, atol=atol, note=note, given_by="torch")
+    check_trajectory(
+        lambda optimizer_class, count: optimizer_trajectory(
+            optimizer_class, hyper, count or steps, seed, round_trip_at
+        ),
+        student_class,
+        reference_class,
+        what=f"{student_class.__name__}({format_hyper(hyper)})",
+        when=_after_step,
+        mistakes=mistakes,
+        rtol=rtol,
+        atol=atol,
+        note=note,
+        given_by="torch",
+    )
 
 
 def optimizer_trajectory(optimizer_class, hyper, steps, seed, round_trip_at=None):

@@ -1,12 +1,14 @@
 """Checks of learning-rate (and momentum) schedules: functions of the step, compared with torch's schedulers."""
+
 import torch
 
 from .compare import format_hyper
 from .trajectory import check_trajectory
 
 
-def torch_schedule_values(make_scheduler, steps, *, lr=1.0, optimizer_class=torch.optim.SGD, with_momentum=False,
-                          **optimizer_kwargs):
+def torch_schedule_values(
+    make_scheduler, steps, *, lr=1.0, optimizer_class=torch.optim.SGD, with_momentum=False, **optimizer_kwargs
+):
     """What a torch scheduler puts in the first parameter group at steps 0 .. steps - 1.
 
     `make_scheduler(optimizer)` builds the scheduler on an optimizer over one parameter; values are read
@@ -30,8 +32,9 @@ def torch_schedule_values(make_scheduler, steps, *, lr=1.0, optimizer_class=torc
     return values
 
 
-def check_schedule(student, expected, *, kwargs=None, names=("learning rate",), mistakes=None, rtol=1e-6,
-                   atol=1e-12, what=None):
+def check_schedule(
+    student, expected, *, kwargs=None, names=("learning rate",), mistakes=None, rtol=1e-6, atol=1e-12, what=None
+):
     """Compare ``student(step, **kwargs)`` with `expected[step]` at every step 0 .. len(expected) - 1.
 
     A schedule returns one number per step, or a tuple named by `names` (e.g. ("learning rate",
@@ -44,8 +47,16 @@ def check_schedule(student, expected, *, kwargs=None, names=("learning rate",), 
         outputs = (_outputs(schedule(step, **kwargs), names, what, step) for step in range(count or len(expected)))
         return [{f"your {name}": value for name, value in zip(names, values_at_step)} for values_at_step in outputs]
 
-    check_trajectory(values, student, lambda step, **_kwargs: expected[step], what=what,
-                     when=lambda step: f"at step {step} ", mistakes=mistakes, rtol=rtol, atol=atol)
+    check_trajectory(
+        values,
+        student,
+        lambda step, **_kwargs: expected[step],
+        what=what,
+        when=lambda step: f"at step {step} ",
+        mistakes=mistakes,
+        rtol=rtol,
+        atol=atol,
+    )
 
 
 def _outputs(value, names, what, step):
@@ -54,6 +65,7 @@ def _outputs(value, names, what, step):
     if len(names) == 1:
         return (value,)
     if not (isinstance(value, (tuple, list)) and len(value) == len(names)):
-        raise AssertionError(f"{what} must return a tuple of {len(names)} values at every step, "
-                             f"got {value!r} at step {step}.")
+        raise AssertionError(
+            f"{what} must return a tuple of {len(names)} values at every step, got {value!r} at step {step}."
+        )
     return value

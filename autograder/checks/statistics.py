@@ -1,5 +1,6 @@
 """Checks of random functions (dropout, initializers) through statistics of their output, with tolerances
 derived from the sampling distribution."""
+
 import numpy as np
 
 from .compare import mistake_hint

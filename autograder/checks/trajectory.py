@@ -1,10 +1,23 @@
 """The one loop every check runs: record what an answer does, compare with the reference record by record,
 and on the first difference say where it is and which known mistake it looks like."""
+
 from .compare import RETURN_HINT, first_difference, mistake_hint
 
 
-def check_trajectory(run, student, reference, *, what, when=lambda index: "", mistakes=None, rtol=1e-6, atol=1e-10,
-                     note=lambda index: "", why_none=RETURN_HINT, given_by=""):
+def check_trajectory(
+    run,
+    student,
+    reference,
+    *,
+    what,
+    when=lambda index: "",
+    mistakes=None,
+    rtol=1e-6,
+    atol=1e-10,
+    note=lambda index: "",
+    why_none=RETURN_HINT,
+    given_by="",
+):
     """Compare the records ``run(student, None)`` and ``run(reference, None)`` one by one.
 
     ``run(answer, count)`` runs an answer (the student's, the reference or a wrong one from `mistakes`) and
@@ -19,16 +32,19 @@ def check_trajectory(run, student, reference, *, what, when=lambda index: "", mi
     """
     actual = run(student, None)
     expected = run(reference, None)
-    differences = (record_difference(got, want, rtol, atol, why_none=why_none, given_by=given_by)
-                   for got, want in zip(actual, expected))
+    differences = (
+        record_difference(got, want, rtol, atol, why_none=why_none, given_by=given_by)
+        for got, want in zip(actual, expected)
+    )
     index, difference = next(((index, found) for index, found in enumerate(differences) if found), (0, None))
     if difference is None:
         return
 
     def reproduces(wrong):
         records = run(wrong, index + 1)
-        return len(records) == index + 1 and all(record_difference(got, want, rtol, atol) is None
-                                                 for got, want in zip(actual, records))
+        return len(records) == index + 1 and all(
+            record_difference(got, want, rtol, atol) is None for got, want in zip(actual, records)
+        )
 
     raise AssertionError(f"{what}: {when(index)}{difference}{note(index)}" + mistake_hint(mistakes, reproduces))
 

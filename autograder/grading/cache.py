@@ -5,6 +5,7 @@ cache key, a digest of the notebook and of the run's fingerprint (this grader's 
 change a grade, the autograder's code and the lessons' sources). A later run that computes the same key
 reuses the row instead of grading the notebook again.
 """
+
 import hashlib
 import json
 from dataclasses import asdict
@@ -23,8 +24,11 @@ def fingerprint(run, lessons):
     settings = {"cell_timeout": run.cell_timeout, "wall_limit": run.wall_limit, "limits": asdict(run.limits)}
     digest = hashlib.sha256(json.dumps([GRADER_VERSION, settings], sort_keys=True).encode())
     sources = sorted(AUTOGRADER_DIR.rglob("*.py")) + sorted(
-        path for lesson in lessons for path in (run.course_root / COURSE_DIRECTORY.source_directory / lesson).rglob("*")
-        if path.is_file() and ".ipynb_checkpoints" not in path.parts)
+        path
+        for lesson in lessons
+        for path in (run.course_root / COURSE_DIRECTORY.source_directory / lesson).rglob("*")
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts
+    )
     for path in sources:
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
@@ -49,4 +53,5 @@ def earlier_row(run, submission):
 
 def save_row(run, submission, row):
     (run.run_folder(submission) / "result.json").write_text(
-        json.dumps({"cache_key": submission.cache_key, "row": asdict(row)}))
+        json.dumps({"cache_key": submission.cache_key, "row": asdict(row)})
+    )

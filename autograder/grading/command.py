@@ -44,6 +44,7 @@ autograder/grading/kernel_guard.py; autograder/grading/integrity.py adds the sta
 The command exits 0 once the batch is done, whatever the students' statuses.
 The code, one step a module: autograder/grading/__init__.py.
 """
+
 import time
 from pathlib import Path
 
@@ -54,26 +55,62 @@ from autograder.grading.sandbox import Limits
 
 def add_arguments(parser):
     defaults = Limits()
-    parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
-                        help="folder with one subfolder per student, or a zip of one (LMS downloads too)")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
-                        help="where grades.csv, feedback/ and the nbgrader course folder go")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N",
-                        help="notebooks graded at the same time (default: %(default)s)")
-    parser.add_argument("--timeout", type=int, metavar="SECONDS",
-                        help="per-cell time limit; a cell running longer is interrupted and scores 0 "
-                             f"(default: Execute.timeout in {NBGRADER_CONFIG.name})")
-    parser.add_argument("--wall-limit", type=int, default=DEFAULT_WALL_LIMIT, metavar="SECONDS",
-                        help="time limit for grading one student's lesson, after which it is stopped "
-                             "and marked 'timed out' (default: %(default)s)")
-    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb, metavar="MB",
-                        help="address-space cap of a kernel; 0: none (default: %(default)s)")
-    parser.add_argument("--cpu-limit", type=int, default=defaults.cpu_seconds, metavar="SECONDS",
-                        help="CPU seconds a kernel may use; 0: no limit (default: %(default)s)")
-    parser.add_argument("--lesson", action="append", default=[], dest="lessons", metavar="LESSON",
-                        help="grade only this lesson (repeatable; default: every lesson someone submitted)")
-    parser.add_argument("--course-root", type=Path, default=REPO_ROOT,
-                        help="folder holding solutions/ (default: this repository)")
+    parser.add_argument(
+        "submissions",
+        type=Path,
+        metavar="SUBMISSIONS",
+        help="folder with one subfolder per student, or a zip of one (LMS downloads too)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="where grades.csv, feedback/ and the nbgrader course folder go",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="notebooks graded at the same time (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        metavar="SECONDS",
+        help="per-cell time limit; a cell running longer is interrupted and scores 0 "
+        f"(default: Execute.timeout in {NBGRADER_CONFIG.name})",
+    )
+    parser.add_argument(
+        "--wall-limit",
+        type=int,
+        default=DEFAULT_WALL_LIMIT,
+        metavar="SECONDS",
+        help="time limit for grading one student's lesson, after which it is stopped "
+        "and marked 'timed out' (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        default=defaults.memory_mb,
+        metavar="MB",
+        help="address-space cap of a kernel; 0: none (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--cpu-limit",
+        type=int,
+        default=defaults.cpu_seconds,
+        metavar="SECONDS",
+        help="CPU seconds a kernel may use; 0: no limit (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--lesson",
+        action="append",
+        default=[],
+        dest="lessons",
+        metavar="LESSON",
+        help="grade only this lesson (repeatable; default: every lesson someone submitted)",
+    )
+    parser.add_argument(
+        "--course-root", type=Path, default=REPO_ROOT, help="folder holding solutions/ (default: this repository)"
+    )
 
 
 def run(args):
@@ -84,9 +121,16 @@ def run(args):
     from autograder.grading.report import print_summary
 
     started = time.monotonic()
-    grading_run = GradingRun(args.submissions, args.out, tuple(args.lessons), args.course_root,
-                             cell_timeout=args.timeout, wall_limit=args.wall_limit, jobs=args.jobs,
-                             limits=Limits(memory_mb=args.memory_mb, cpu_seconds=args.cpu_limit))
+    grading_run = GradingRun(
+        args.submissions,
+        args.out,
+        tuple(args.lessons),
+        args.course_root,
+        cell_timeout=args.timeout,
+        wall_limit=args.wall_limit,
+        jobs=args.jobs,
+        limits=Limits(memory_mb=args.memory_mb, cpu_seconds=args.cpu_limit),
+    )
     rows, problems = grade_class(grading_run)
     print_summary(rows, problems, args.out, time.monotonic() - started)
     return 0

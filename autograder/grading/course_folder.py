@@ -1,4 +1,5 @@
 """The nbgrader course folder a run grades in: DIR/nbgrader, with the lessons' sources, releases and gradebook."""
+
 import hashlib
 import json
 import shutil
@@ -14,8 +15,9 @@ def prepare_course(run, lessons):
     rebuilt from scratch (with the feedback pages) when they changed. The settings file and the
     sandbox kernelspec are written on every run, so that they are always this grader's.
     """
-    sources = {lesson: _digest_folder(run.course_root / COURSE_DIRECTORY.source_directory / lesson)
-               for lesson in lessons}
+    sources = {
+        lesson: _digest_folder(run.course_root / COURSE_DIRECTORY.source_directory / lesson) for lesson in lessons
+    }
     state = run.course / "lessons.json"
     if not (state.is_file() and json.loads(state.read_text()) == sources):
         _build(run, lessons)
@@ -29,11 +31,14 @@ def _build(run, lessons):
     for previous in (run.course, run.feedback):
         shutil.rmtree(previous, ignore_errors=True)
     for lesson in lessons:
-        shutil.copytree(run.course_root / COURSE_DIRECTORY.source_directory / lesson,
-                        run.course / COURSE_DIRECTORY.source_directory / lesson,
-                        ignore=shutil.ignore_patterns(*COURSE_DIRECTORY.ignore))
-    generate_lessons(run.course, lessons, run.course / COURSE_DIRECTORY.release_directory,
-                     gradebook=run.course / "gradebook.db")
+        shutil.copytree(
+            run.course_root / COURSE_DIRECTORY.source_directory / lesson,
+            run.course / COURSE_DIRECTORY.source_directory / lesson,
+            ignore=shutil.ignore_patterns(*COURSE_DIRECTORY.ignore),
+        )
+    generate_lessons(
+        run.course, lessons, run.course / COURSE_DIRECTORY.release_directory, gradebook=run.course / "gradebook.db"
+    )
     # Each submission is graded against a copy of this gradebook that knows the lessons and no student.
     shutil.copy(run.course / "gradebook.db", run.course / "template.db")
 

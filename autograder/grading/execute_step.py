@@ -6,6 +6,7 @@ configurable list (Autograde.autograde_preprocessors), so the grader runs `nbgra
 `autograde_options`, which put RecordingExecute in Execute's place; RecordingExecute writes the
 exception's classes to a file before nbgrader handles the exception as usual.
 """
+
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,8 @@ class RecordingExecute(Execute):
     """nbgrader's Execute step, writing the exception it raises to `failure_file` first."""
 
     failure_file = Unicode(help="where to record, as JSON, the exception that ended the notebook's run").tag(
-        config=True)
+        config=True
+    )
 
     def preprocess(self, *args, **kwargs):
         try:
@@ -66,7 +68,10 @@ class RecordingExecute(Execute):
 
 def autograde_options(failure_file):
     """`nbgrader autograde` options: nbgrader's own autograde steps with RecordingExecute in Execute's place."""
-    steps = [RecordingExecute if step is Execute else step
-             for step in Autograde.class_traits()["autograde_preprocessors"].default()]
-    return [f"--Autograde.autograde_preprocessors={qualified_name(step)}" for step in steps] + \
-        [f"--RecordingExecute.failure_file={failure_file}"]
+    steps = [
+        RecordingExecute if step is Execute else step
+        for step in Autograde.class_traits()["autograde_preprocessors"].default()
+    ]
+    return [f"--Autograde.autograde_preprocessors={qualified_name(step)}" for step in steps] + [
+        f"--RecordingExecute.failure_file={failure_file}"
+    ]

@@ -4,6 +4,7 @@ Each submission is autograded against its own copy of template.db (runs/<student
 so the parallel nbgrader processes never write the same database. `merge_into_gradebook`, run in the main
 process one submission at a time, is the only writer of DIR/nbgrader/gradebook.db, the one the Formgrader shows.
 """
+
 import contextlib
 import os
 import sysconfig
@@ -69,6 +70,7 @@ def merge_into_gradebook(run, rows):
                         target = gradebook.find_grade(grade.name, notebook.name, row.lesson, row.student)
                         target.auto_score, target.needs_manual_grade = grade.auto_score, grade.needs_manual_grade
                     for comment in notebook.comments:
-                        gradebook.find_comment(comment.name, notebook.name, row.lesson, row.student) \
-                            .auto_comment = comment.auto_comment
+                        gradebook.find_comment(
+                            comment.name, notebook.name, row.lesson, row.student
+                        ).auto_comment = comment.auto_comment
             gradebook.db.commit()

@@ -3,6 +3,7 @@
 nbgrader keeps every cell's outputs in the notebook it grades (autograded/<student>/<lesson>/); an error
 output carries the exception's name (`ename`) and message (`evalue`), which is all this module reads.
 """
+
 import nbformat
 
 # The ename of the error nbgrader's Execute step appends to a cell it interrupted (Execute.error_on_timeout).
@@ -12,9 +13,11 @@ CELL_TIMEOUT_ENAME = "CellTimeoutError"
 def interrupted_cells(autograded_notebook):
     """grade_ids (or 'cell N') of the cells nbgrader interrupted for running past the time limit."""
     notebook = nbformat.read(autograded_notebook, as_version=4)
-    return [cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
-            for index, cell in enumerate(notebook.cells)
-            if any(output.get("ename") == CELL_TIMEOUT_ENAME for output in cell.get("outputs", []))]
+    return [
+        cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
+        for index, cell in enumerate(notebook.cells)
+        if any(output.get("ename") == CELL_TIMEOUT_ENAME for output in cell.get("outputs", []))
+    ]
 
 
 def failed_tests(autograded_notebook):

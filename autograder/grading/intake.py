@@ -11,6 +11,7 @@ Canvas's "01_momentum-2.ipynb") is taken when it is the student's only candidate
 Everything that cannot be mapped to one student and one lesson is listed in `Intake.problems`.
 `read_notebook` then tells a notebook from a file that only has the name of one.
 """
+
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -45,8 +46,10 @@ def read_submissions(run):
     intake = collect(run.submissions, known)
     lessons = select_lessons(run.lessons, run.course_root) if run.lessons else intake.lessons_submitted(known)
     if not intake.students or not lessons:
-        raise CourseError(f"nothing to grade in {run.submissions}: it needs one folder per student holding "
-                          f"lesson notebooks (lessons: {', '.join(known)})" + problem_list(intake.problems))
+        raise CourseError(
+            f"nothing to grade in {run.submissions}: it needs one folder per student holding "
+            f"lesson notebooks (lessons: {', '.join(known)})" + problem_list(intake.problems)
+        )
     return intake, lessons
 
 
@@ -59,11 +62,15 @@ def collect(source, lessons):
     """Read a submissions folder or zip into an Intake for `lessons`."""
     if source.is_file() and zipfile.is_zipfile(source):
         with zipfile.ZipFile(source) as archive:
-            files = [(PurePosixPath(info.filename), archive.read(info)) for info in archive.infolist()
-                     if not info.is_dir()]
+            files = [
+                (PurePosixPath(info.filename), archive.read(info)) for info in archive.infolist() if not info.is_dir()
+            ]
     else:
-        files = [(PurePosixPath(path.relative_to(source).as_posix()), path.read_bytes())
-                 for path in sorted(source.rglob("*")) if path.is_file()]
+        files = [
+            (PurePosixPath(path.relative_to(source).as_posix()), path.read_bytes())
+            for path in sorted(source.rglob("*"))
+            if path.is_file()
+        ]
     intake = Intake()
     candidates = {}  # (student, lesson) -> [(exact name?, origin, bytes)]
     for path, data in files:
@@ -81,17 +88,21 @@ def collect(source, lessons):
             continue
         matches = [lesson for lesson in lessons if lesson in path.name]
         if len(matches) != 1:
-            intake.problems.append(f"{path}: matches {'no lesson' if not matches else 'several lessons'}"
-                                   f" (lessons: {', '.join(lessons)})")
+            intake.problems.append(
+                f"{path}: matches {'no lesson' if not matches else 'several lessons'} (lessons: {', '.join(lessons)})"
+            )
             continue
-        candidates.setdefault((student, matches[0]), []).append((path.name.endswith(f"{matches[0]}.ipynb")
-                                                                 and path.stem.endswith(matches[0]), path, data))
+        candidates.setdefault((student, matches[0]), []).append(
+            (path.name.endswith(f"{matches[0]}.ipynb") and path.stem.endswith(matches[0]), path, data)
+        )
     for key, found in sorted(candidates.items()):
         exact = [candidate for candidate in found if candidate[0]]
         chosen = exact if len(exact) == 1 else found
         if len(chosen) != 1:
-            intake.problems.append(f"{key[0]}: {len(found)} notebooks for {key[1]} "
-                                   f"({', '.join(str(c[1]) for c in found)}): none graded, keep one")
+            intake.problems.append(
+                f"{key[0]}: {len(found)} notebooks for {key[1]} "
+                f"({', '.join(str(c[1]) for c in found)}): none graded, keep one"
+            )
             continue
         _, path, data = chosen[0]
         intake.notebooks[key] = data

@@ -10,11 +10,20 @@ the instructor where to look:
   a module (`np.allclose = ...`, `setattr(checks, ...)`, `sys.modules[...]`). A use the solution's
   own answer cell makes is allowed (MomentumSGD subclasses torch.optim.Optimizer, say).
 """
+
 import ast
 
 # Dotted-name prefixes an answer must not use unless the solution's answer does.
-FORBIDDEN_PREFIXES = ("reference_impl", "course", "capstone", "autograder", "torch.optim", "sys.modules", "builtins",
-                      "get_ipython")
+FORBIDDEN_PREFIXES = (
+    "reference_impl",
+    "course",
+    "capstone",
+    "autograder",
+    "torch.optim",
+    "sys.modules",
+    "builtins",
+    "get_ipython",
+)
 # Names the lessons import in their set-up cells, before any answer.
 DEFAULT_ALIASES = {"np": "numpy", "torch": "torch", "checks": "autograder.checks", "mistakes": "autograder.mistakes"}
 
@@ -44,8 +53,9 @@ def scan(submission, release, solution):
     present = [grade_id for grade_id in released_order if grade_id in submitted]
     if [submitted[grade_id][0] for grade_id in present] != sorted(submitted[grade_id][0] for grade_id in present):
         flags.append("graded cells out of order")
-    solution_answers = {_grade_id(cell): cell.source for cell in solution.cells
-                        if cell.metadata.get("nbgrader", {}).get("solution")}
+    solution_answers = {
+        _grade_id(cell): cell.source for cell in solution.cells if cell.metadata.get("nbgrader", {}).get("solution")
+    }
     for grade_id, (_, cell) in submitted.items():
         if grade_id in solution_answers and cell.cell_type == "code":
             flags += [f"{grade_id} {finding}" for finding in scan_answer(cell.source, solution_answers[grade_id])]
@@ -56,8 +66,7 @@ def scan_answer(source, solution_source):
     """What an answer cell does that it should not, each said once, e.g. 'uses torch.optim.SGD'."""
     allowed = set(_uses(solution_source)[0])
     used, patched = _uses(source)
-    findings = [f"uses {name}" for name in used
-                if _within(name, FORBIDDEN_PREFIXES) and not _within(name, allowed)]
+    findings = [f"uses {name}" for name in used if _within(name, FORBIDDEN_PREFIXES) and not _within(name, allowed)]
     return list(dict.fromkeys(findings + [f"patches {name}" for name in patched]))
 
 

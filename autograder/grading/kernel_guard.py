@@ -8,12 +8,21 @@
   test cell runs (a patch hidden in the student's function) is caught when that cell ends: it is
   flagged, not undone.
 """
+
 import importlib.abc
 import sys
 import types
 
-PROTECTED_MODULES = {"numpy", "numpy.testing", "numpy.linalg", "math", "torch", "torch.testing", "torch.optim",
-                     "torch.nn.functional"}
+PROTECTED_MODULES = {
+    "numpy",
+    "numpy.testing",
+    "numpy.linalg",
+    "math",
+    "torch",
+    "torch.testing",
+    "torch.optim",
+    "torch.nn.functional",
+}
 PROTECTED_PACKAGES = ("autograder", "reference_impl", "course", "capstone")
 
 
@@ -41,8 +50,11 @@ class _Guard:
         module = sys.modules.get(module_name)
         if module is None or not _is_protected(module_name) or module_name in self.originals:
             return
-        self.originals[module_name] = {name: value for name, value in vars(module).items()
-                                       if callable(value) and not isinstance(value, types.ModuleType)}
+        self.originals[module_name] = {
+            name: value
+            for name, value in vars(module).items()
+            if callable(value) and not isinstance(value, types.ModuleType)
+        }
         self.protected_ids.update(map(id, self.originals[module_name].values()))
 
     def is_protected_object(self, value):
@@ -64,8 +76,11 @@ class _Guard:
             if name in namespace and namespace[name] is not original and not self.is_protected_object(namespace[name]):
                 namespace[name] = original
                 events.append(f"rebound the name {name} (restored)")
-        self.names = {name: value for name, value in namespace.items()
-                      if not name.startswith("_") and self.is_protected_object(value)}
+        self.names = {
+            name: value
+            for name, value in namespace.items()
+            if not name.startswith("_") and self.is_protected_object(value)
+        }
         if events:
             with open(self.report_path, "a") as report:
                 report.writelines(event + "\n" for event in events)

@@ -5,6 +5,7 @@ the sandbox's kernel (autograder/grading/sandbox.py), and is killed together wit
 past the wall-clock limit. What it leaves behind is gathered into an AutogradeOutcome, from which
 autograder/grading/status.py tells the submission's status.
 """
+
 import contextlib
 import os
 import shutil
@@ -46,18 +47,30 @@ def autograde(run, submission, notebook):
     log, failure_file = run_folder / "autograde.log", run_folder / "execute-failure.json"
     with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
         # The guard report lies in the scratch folder: the kernel's sandbox hides the run folder from it.
-        kernel = sandbox.KernelSettings(run.limits, exit_report=str(run_folder / "kernel-exit.json"),
-                                        guard_report=str(Path(scratch) / ".guard-report"), scratch=scratch,
-                                        hidden=[str(path) for path in run.hidden])
+        kernel = sandbox.KernelSettings(
+            run.limits,
+            exit_report=str(run_folder / "kernel-exit.json"),
+            guard_report=str(Path(scratch) / ".guard-report"),
+            scratch=scratch,
+            hidden=[str(path) for path in run.hidden],
+        )
         # Unix sockets, by absolute path, so they reach a kernel in its own network namespace and working directory.
-        arguments = ["autograde", submission.lesson, "--student", submission.student, "--force",
-                     f"--Execute.kernel_name={sandbox.KERNEL_NAME}", "--KernelManager.transport=ipc",
-                     f"--KernelManager.ip={Path(scratch) / 'kernel-ipc'}",
-                     *autograde_options(failure_file)]
+        arguments = [
+            "autograde",
+            submission.lesson,
+            "--student",
+            submission.student,
+            "--force",
+            f"--Execute.kernel_name={sandbox.KERNEL_NAME}",
+            "--KernelManager.transport=ipc",
+            f"--KernelManager.ip={Path(scratch) / 'kernel-ipc'}",
+            *autograde_options(failure_file),
+        ]
         if run.cell_timeout is not None:
             arguments.append(f"--Execute.timeout={run.cell_timeout}")
-        exit_status = run_nbgrader(run, submission, arguments, log, wall_limit=run.wall_limit,
-                                   environment=kernel.environment())
+        exit_status = run_nbgrader(
+            run, submission, arguments, log, wall_limit=run.wall_limit, environment=kernel.environment()
+        )
         guard_report = Path(kernel.guard_report)
         guard_events = guard_report.read_text().splitlines() if guard_report.is_file() else []
     if exit_status is None:
@@ -65,8 +78,9 @@ def autograde(run, submission, notebook):
         shutil.rmtree(run.autograded_notebook(submission).parent, ignore_errors=True)
         # Nor are the records read: the kill may have caught the kernel's launcher or nbgrader writing one.
         return AutogradeOutcome(None, None, None, guard_events, log)
-    return AutogradeOutcome(exit_status, sandbox.KernelExit.read(kernel.exit_report),
-                            ExecuteFailure.read(failure_file), guard_events, log)
+    return AutogradeOutcome(
+        exit_status, sandbox.KernelExit.read(kernel.exit_report), ExecuteFailure.read(failure_file), guard_events, log
+    )
 
 
 def write_feedback(run, submission):
@@ -85,14 +99,24 @@ def run_nbgrader(run, submission, arguments, log, wall_limit=None, environment=N
     Returns the exit status, or None when it ran past `wall_limit` seconds: then it is killed
     together with its kernel.
     """
-    command = [sys.executable, "-m", "nbgrader", *arguments, f"--CourseDirectory.root={run.course}",
-               f"--CourseDirectory.db_url=sqlite:///{run.run_folder(submission) / 'gradebook.db'}"]
+    command = [
+        sys.executable,
+        "-m",
+        "nbgrader",
+        *arguments,
+        f"--CourseDirectory.root={run.course}",
+        f"--CourseDirectory.db_url=sqlite:///{run.run_folder(submission) / 'gradebook.db'}",
+    ]
     with open(log, "w") as log_file:
         # Output goes to a file, not a pipe: a stuck kernel inherits it and would keep a pipe open.
         # The course folder holds nbgrader_config.py; JUPYTER_PATH makes the sandbox kernelspec findable.
-        process = subprocess.Popen(command, cwd=run.course, stdout=log_file, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "COURSE_FAST": "1", "JUPYTER_PATH": str(run.course / "jupyter"),
-                                        **(environment or {})})
+        process = subprocess.Popen(
+            command,
+            cwd=run.course,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "COURSE_FAST": "1", "JUPYTER_PATH": str(run.course / "jupyter"), **(environment or {})},
+        )
         try:
             return process.wait(timeout=wall_limit)
         except subprocess.TimeoutExpired:

@@ -4,6 +4,7 @@ A class: intake -> course folder -> cache (reuse what is unchanged) -> each rema
 time -> gradebook merge -> report. A submission: intake's checks (missing? a notebook?) -> integrity scan ->
 sandboxed nbgrader run -> status -> scores, failed tests and feedback page when graded -> saved for the cache.
 """
+
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -50,8 +51,14 @@ def grade_class(run):
     for student in sorted(intake.students):
         for lesson in lessons:
             notebook = intake.notebooks.get((student, lesson))
-            submission = Submission(student, lesson, notebook, tuple(intake.problems_of(student)),
-                                    max_scores[lesson], cache.cache_key(fingerprint, notebook))
+            submission = Submission(
+                student,
+                lesson,
+                notebook,
+                tuple(intake.problems_of(student)),
+                max_scores[lesson],
+                cache.cache_key(fingerprint, notebook),
+            )
             row = cache.earlier_row(run, submission)
             if row is None:
                 to_grade.append(submission)
@@ -79,8 +86,13 @@ def grade_submission(run, submission):
 def _grade(run, submission):
     student, lesson = submission.student, submission.lesson
     if submission.notebook is None:
-        return Row(student, lesson, MISSING, detail=f"no {lesson}.ipynb from {student}" +
-                   (f" ({'; '.join(submission.unmapped)})" if submission.unmapped else ""))
+        return Row(
+            student,
+            lesson,
+            MISSING,
+            detail=f"no {lesson}.ipynb from {student}"
+            + (f" ({'; '.join(submission.unmapped)})" if submission.unmapped else ""),
+        )
     try:
         notebook = read_notebook(submission.notebook)
     # nbformat reports broken files through many types (NotJSONError, UnicodeDecodeError,
@@ -89,13 +101,22 @@ def _grade(run, submission):
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         return Row(student, lesson, INVALID, detail=f"{type(error).__name__}: {first_line}"[:200])
 
-    flags = integrity.scan(notebook, nbformat.read(run.release_notebook(lesson), as_version=4),
-                           nbformat.read(run.source_notebook(lesson), as_version=4))
+    flags = integrity.scan(
+        notebook,
+        nbformat.read(run.release_notebook(lesson), as_version=4),
+        nbformat.read(run.source_notebook(lesson), as_version=4),
+    )
     started = time.monotonic()
     outcome = autograde(run, submission, notebook)
     status, detail = autograde_status(run, submission, outcome)
-    row = Row(student, lesson, status, detail=detail, flags=list(dict.fromkeys(flags + outcome.guard_events)),
-              seconds=time.monotonic() - started)
+    row = Row(
+        student,
+        lesson,
+        status,
+        detail=detail,
+        flags=list(dict.fromkeys(flags + outcome.guard_events)),
+        seconds=time.monotonic() - started,
+    )
     if status == GRADED:
         read_scores(run, submission, row)
         row.failures = failed_tests(run.autograded_notebook(submission))

@@ -1,4 +1,5 @@
 """The records the grading steps pass along: the run's settings, one submission, and its line of grades.csv."""
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,8 +44,12 @@ class GradingRun:
     def hidden(self):
         """What a student's kernel must not see: hidden tests, other students' notebooks, gradebooks."""
         course_parts = ["source", "release", "submitted", "runs", "autograded", "feedback", "gradebook.db"]
-        return [*(self.course / name for name in course_parts), self.feedback, self.submissions,
-                self.course_root / COURSE_DIRECTORY.source_directory]
+        return [
+            *(self.course / name for name in course_parts),
+            self.feedback,
+            self.submissions,
+            self.course_root / COURSE_DIRECTORY.source_directory,
+        ]
 
     def source_notebook(self, lesson):
         """The lesson's solution notebook as copied into the course folder (with its hidden tests)."""

@@ -1,4 +1,5 @@
 """The report of a run: grades.csv, unmapped.txt and the summary printed at the end."""
+
 import csv
 from collections import Counter
 
@@ -20,8 +21,11 @@ def graded_cells(run, lessons):
     for lesson in lessons:
         notebook = nbformat.read(run.source_notebook(lesson), as_version=4)
         # Tests and written answers are "grade" cells; a task (markdown graded by hand) is a "task" cell.
-        cells += [cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells
-                  if cell.metadata.get("nbgrader", {}).get("grade") or cell.metadata.get("nbgrader", {}).get("task")]
+        cells += [
+            cell.metadata["nbgrader"]["grade_id"]
+            for cell in notebook.cells
+            if cell.metadata.get("nbgrader", {}).get("grade") or cell.metadata.get("nbgrader", {}).get("task")
+        ]
     return cells
 
 
@@ -31,11 +35,19 @@ def write_csv(rows, path, cell_ids):
         writer = csv.DictWriter(csv_file, fieldnames=columns)
         writer.writeheader()
         for row in rows:
-            writer.writerow({"student": row.student, "lesson": row.lesson, "status": row.status,
-                             "score": _number(row.score), "max_score": _number(row.max_score),
-                             **{cell: _number(score) for cell, score in row.cell_scores.items()},
-                             "failures": " | ".join(row.failures), "flags": "; ".join(row.flags),
-                             "detail": row.detail})
+            writer.writerow(
+                {
+                    "student": row.student,
+                    "lesson": row.lesson,
+                    "status": row.status,
+                    "score": _number(row.score),
+                    "max_score": _number(row.max_score),
+                    **{cell: _number(score) for cell, score in row.cell_scores.items()},
+                    "failures": " | ".join(row.failures),
+                    "flags": "; ".join(row.flags),
+                    "detail": row.detail,
+                }
+            )
 
 
 def _number(value):
@@ -48,8 +60,10 @@ def print_summary(rows, problems, out, elapsed):
     counts = Counter(row.status for row in rows)
     regraded = [row for row in rows if row.regraded and row.status == GRADED]
     pace = f", {sum(row.seconds for row in regraded) / len(regraded):.1f} s per graded notebook" if regraded else ""
-    print(f"{len(rows)} submissions in {elapsed:.0f} s ({sum(row.regraded for row in rows)} regraded{pace}): "
-          + ", ".join(f"{counts[status]} {status}" for status in STATUSES if counts[status]))
+    print(
+        f"{len(rows)} submissions in {elapsed:.0f} s ({sum(row.regraded for row in rows)} regraded{pace}): "
+        + ", ".join(f"{counts[status]} {status}" for status in STATUSES if counts[status])
+    )
     for lesson in dict.fromkeys(row.lesson for row in rows):
         lesson_rows = [row for row in rows if row.lesson == lesson]
         mean = sum(row.score for row in lesson_rows) / len(lesson_rows)

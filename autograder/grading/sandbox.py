@@ -20,6 +20,7 @@ whose command is `python -m autograder.grading.sandbox {connection_file}`. That 
 Settings reach the launcher through one environment variable, AUTOGRADER_SANDBOX (JSON), set by the
 grader on each nbgrader process and inherited by its kernel.
 """
+
 import ctypes
 import json
 import os
@@ -78,16 +79,22 @@ def install_kernelspec(jupyter_path):
     """Write the sandbox kernelspec under `jupyter_path`/kernels; put `jupyter_path` on JUPYTER_PATH to use it."""
     folder = Path(jupyter_path) / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [sys.executable, "-m", THIS_MODULE, "{connection_file}"],
-            "display_name": "Python 3 (autograder sandbox)", "language": "python"}
+    spec = {
+        "argv": [sys.executable, "-m", THIS_MODULE, "{connection_file}"],
+        "display_name": "Python 3 (autograder sandbox)",
+        "language": "python",
+    }
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
 
 
 def _apply_limits(limits):
     import resource
 
-    for name, value in [("RLIMIT_AS", limits.memory_mb << 20), ("RLIMIT_CPU", limits.cpu_seconds),
-                        ("RLIMIT_FSIZE", limits.file_mb << 20)]:
+    for name, value in [
+        ("RLIMIT_AS", limits.memory_mb << 20),
+        ("RLIMIT_CPU", limits.cpu_seconds),
+        ("RLIMIT_FSIZE", limits.file_mb << 20),
+    ]:
         if value:
             resource.setrlimit(getattr(resource, name), (value, value))
     # The kernel must not outlive this launcher (killed with nbgrader after the wall-clock limit).
@@ -143,8 +150,10 @@ def enter(connection_file):
         _hide(settings["hidden"], Path.cwd())
     # __import__ rather than an import statement: exec_lines run in the notebook's namespace, which must stay clean.
     guard = f"__import__({GUARD_MODULE!r}, fromlist=['install']).install({settings['guard_report']!r})"
-    os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file,
-                              f"--IPKernelApp.exec_lines={guard}"])
+    os.execv(
+        sys.executable,
+        [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file, f"--IPKernelApp.exec_lines={guard}"],
+    )
 
 
 def _hide(paths, workdir):

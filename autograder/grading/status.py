@@ -11,6 +11,7 @@ others from what the nbgrader run left (autograder/grading/nbgrader_run.py), in 
 - the autograded notebook: the cells nbgrader interrupted but could go on after.
 Only the detail of an `error` is read from nbgrader's log: see `last_exception_in_log`.
 """
+
 import re
 import signal
 

@@ -9,6 +9,7 @@ lesson's own graded cell and expects its description in the failure.
 
 def optimizer_ignoring(optimizer_class, **fixed):
     """A wrong Optimizer class: `optimizer_class` ignoring the hyperparameters in `fixed`, always using these values."""
+
     def wrong(params, **hyper):
         return optimizer_class(params, **{**hyper, **fixed})
 

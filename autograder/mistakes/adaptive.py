@@ -3,6 +3,7 @@
 Each dict maps a description that completes "That is what you get if you ..." to a rule with the
 exercise's signature that makes exactly that mistake.
 """
+
 import torch
 
 from . import optimizer_ignoring
@@ -16,16 +17,20 @@ def _rmsprop(p, g, v, lr, alpha, eps, average=None, scale=None):
 
 
 RMSPROP = {
-    "put eps inside the square root (√(v + ε) instead of √v + ε)":
-        lambda p, g, v, lr, a, eps: _rmsprop(p, g, v, lr, a, eps, scale=lambda v: (v + eps) ** 0.5),
-    "forget the (1 - α) factor (v = αv + g²)":
-        lambda p, g, v, lr, a, eps: _rmsprop(p, g, v, lr, a, eps, average=lambda v, g: a * v + g * g),
-    "swap α and 1 - α (v = (1 - α)v + αg²)":
-        lambda p, g, v, lr, a, eps: _rmsprop(p, g, v, lr, a, eps, average=lambda v, g: (1 - a) * v + a * g * g),
-    "divide by v instead of √v":
-        lambda p, g, v, lr, a, eps: _rmsprop(p, g, v, lr, a, eps, scale=lambda v: v + eps),
-    "divide by the old average (update v after the step)":
-        lambda p, g, v, lr, a, eps: (p - lr * g / (v**0.5 + eps), a * v + (1 - a) * g * g),
+    "put eps inside the square root (√(v + ε) instead of √v + ε)": lambda p, g, v, lr, a, eps: _rmsprop(
+        p, g, v, lr, a, eps, scale=lambda v: (v + eps) ** 0.5
+    ),
+    "forget the (1 - α) factor (v = αv + g²)": lambda p, g, v, lr, a, eps: _rmsprop(
+        p, g, v, lr, a, eps, average=lambda v, g: a * v + g * g
+    ),
+    "swap α and 1 - α (v = (1 - α)v + αg²)": lambda p, g, v, lr, a, eps: _rmsprop(
+        p, g, v, lr, a, eps, average=lambda v, g: (1 - a) * v + a * g * g
+    ),
+    "divide by v instead of √v": lambda p, g, v, lr, a, eps: _rmsprop(p, g, v, lr, a, eps, scale=lambda v: v + eps),
+    "divide by the old average (update v after the step)": lambda p, g, v, lr, a, eps: (
+        p - lr * g / (v**0.5 + eps),
+        a * v + (1 - a) * g * g,
+    ),
 }
 
 
@@ -41,17 +46,21 @@ def _adam(p, g, state, lr, b1, b2, eps, *, correct=True, next_step=None, denomin
 
 
 ADAM = {
-    "skip the bias correction (use m and v instead of m̂ = m/(1 - β₁ᵗ) and v̂ = v/(1 - β₂ᵗ))":
-        lambda p, g, s, lr, b1, b2, eps: _adam(p, g, s, lr, b1, b2, eps, correct=False),
-    "forget to increment the step count t in the returned state":
-        lambda p, g, s, lr, b1, b2, eps: _adam(p, g, s, lr, b1, b2, eps, next_step=lambda t: t),
-    "put eps inside the square root (√(v̂ + ε) instead of √v̂ + ε)":
-        lambda p, g, s, lr, b1, b2, eps: _adam(p, g, s, lr, b1, b2, eps, denominator=lambda vh, v, t: (vh + eps) ** 0.5),
-    "forget the (1 - β) factors (m = β₁m + g, v = β₂v + g²)":
-        lambda p, g, s, lr, b1, b2, eps: _adam(p, g, s, lr, b1, b2, eps, one_minus=False),
-    "add eps before the bias correction (√v + ε, then divide by √(1 - β₂ᵗ))":
-        lambda p, g, s, lr, b1, b2, eps: _adam(
-            p, g, s, lr, b1, b2, eps, denominator=lambda vh, v, t: (v**0.5 + eps) / (1 - b2**t) ** 0.5),
+    "skip the bias correction (use m and v instead of m̂ = m/(1 - β₁ᵗ) and v̂ = v/(1 - β₂ᵗ))": lambda p, g, s, lr, b1, b2, eps: (
+        _adam(p, g, s, lr, b1, b2, eps, correct=False)
+    ),
+    "forget to increment the step count t in the returned state": lambda p, g, s, lr, b1, b2, eps: _adam(
+        p, g, s, lr, b1, b2, eps, next_step=lambda t: t
+    ),
+    "put eps inside the square root (√(v̂ + ε) instead of √v̂ + ε)": lambda p, g, s, lr, b1, b2, eps: _adam(
+        p, g, s, lr, b1, b2, eps, denominator=lambda vh, v, t: (vh + eps) ** 0.5
+    ),
+    "forget the (1 - β) factors (m = β₁m + g, v = β₂v + g²)": lambda p, g, s, lr, b1, b2, eps: _adam(
+        p, g, s, lr, b1, b2, eps, one_minus=False
+    ),
+    "add eps before the bias correction (√v + ε, then divide by √(1 - β₂ᵗ))": lambda p, g, s, lr, b1, b2, eps: _adam(
+        p, g, s, lr, b1, b2, eps, denominator=lambda vh, v, t: (v**0.5 + eps) / (1 - b2**t) ** 0.5
+    ),
 }
 
 
@@ -69,12 +78,13 @@ def _decoupled(p, g, lr, wd):
 
 
 ADAMW = {
-    "add the weight decay to the gradient (g + λp, which is Adam with L2, not AdamW)":
-        _adamw(_correct_adam, lambda p, g, lr, wd: (p, g + wd * p)),
-    "decay by λ alone instead of by lr·λ (p(1 - λ) instead of p(1 - lr·λ))":
-        _adamw(_correct_adam, lambda p, g, lr, wd: (p * (1 - wd), g)),
-    "forget the weight decay":
-        _adamw(_correct_adam, lambda p, g, lr, wd: (p, g)),
+    "add the weight decay to the gradient (g + λp, which is Adam with L2, not AdamW)": _adamw(
+        _correct_adam, lambda p, g, lr, wd: (p, g + wd * p)
+    ),
+    "decay by λ alone instead of by lr·λ (p(1 - λ) instead of p(1 - lr·λ))": _adamw(
+        _correct_adam, lambda p, g, lr, wd: (p * (1 - wd), g)
+    ),
+    "forget the weight decay": _adamw(_correct_adam, lambda p, g, lr, wd: (p, g)),
     **{description: _adamw(wrong_adam, _decoupled) for description, wrong_adam in ADAM.items()},
 }
 

@@ -3,6 +3,7 @@
 Each dict maps a description that completes "That is what you get if you ..." to a function (or,
 for the module, a class) with the exercise's signature that makes exactly that mistake.
 """
+
 import numpy as np
 import torch
 
@@ -23,19 +24,28 @@ def _forward(x, gamma, beta, eps=1e-5, *, ddof=0, eps_inside_root=True, axes=Non
     x_hat = (x - mean) * inv_std
     shape = _per_channel(x.ndim)
     out = gamma.reshape(shape) * x_hat + beta.reshape(shape) if affine else x_hat
-    return out, {"x_hat": x_hat, "inv_std": inv_std.reshape(-1), "gamma": gamma, "mean": mean.reshape(-1),
-                 "var": var.reshape(-1)}
+    return out, {
+        "x_hat": x_hat,
+        "inv_std": inv_std.reshape(-1),
+        "gamma": gamma,
+        "mean": mean.reshape(-1),
+        "var": var.reshape(-1),
+    }
 
 
 FORWARD = {
-    "normalize with the unbiased variance (dividing by N − 1; PyTorch normalizes with the biased one)":
-        lambda x, gamma, beta, eps=1e-5: _forward(x, gamma, beta, eps, ddof=1),
-    "add eps outside the square root (σ + ε instead of √(σ² + ε))":
-        lambda x, gamma, beta, eps=1e-5: _forward(x, gamma, beta, eps, eps_inside_root=False),
-    "normalize each example over its features (axis 1, that is layer norm) instead of each feature over the batch":
-        lambda x, gamma, beta, eps=1e-5: _forward(x, gamma, beta, eps, axes=(1,)),
-    "forget the scale and shift (return x̂ instead of γ·x̂ + β)":
-        lambda x, gamma, beta, eps=1e-5: _forward(x, gamma, beta, eps, affine=False),
+    "normalize with the unbiased variance (dividing by N − 1; PyTorch normalizes with the biased one)": lambda x, gamma, beta, eps=1e-5: (
+        _forward(x, gamma, beta, eps, ddof=1)
+    ),
+    "add eps outside the square root (σ + ε instead of √(σ² + ε))": lambda x, gamma, beta, eps=1e-5: _forward(
+        x, gamma, beta, eps, eps_inside_root=False
+    ),
+    "normalize each example over its features (axis 1, that is layer norm) instead of each feature over the batch": lambda x, gamma, beta, eps=1e-5: (
+        _forward(x, gamma, beta, eps, axes=(1,))
+    ),
+    "forget the scale and shift (return x̂ instead of γ·x̂ + β)": lambda x, gamma, beta, eps=1e-5: _forward(
+        x, gamma, beta, eps, affine=False
+    ),
 }
 
 
@@ -74,8 +84,7 @@ def _without_mean_path(dout, cache):
 
 
 BACKWARD = {
-    "treat the batch mean and variance as constants (dx = γ·dout/σ, forgetting that they depend on x)":
-        _stats_as_constants,
+    "treat the batch mean and variance as constants (dx = γ·dout/σ, forgetting that they depend on x)": _stats_as_constants,
     "drop the gradient through the batch mean (the − mean(dx̂) term)": _without_mean_path,
     "forget the factor γ in dx (use dout where dx̂ = γ·dout belongs)": _without_gamma,
     "return zeros for the gradients of gamma and beta": _zero_affine_gradients,
@@ -83,9 +92,23 @@ BACKWARD = {
 }
 
 
-def _batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5, *,
-                ddof_normalize=0, ddof_running=1, reverse_momentum=False, update_in_eval=False,
-                batch_stats_in_eval=False, eps_inside_root=True):
+def _batch_norm(
+    x,
+    gamma,
+    beta,
+    running_mean,
+    running_var,
+    training,
+    momentum=0.1,
+    eps=1e-5,
+    *,
+    ddof_normalize=0,
+    ddof_running=1,
+    reverse_momentum=False,
+    update_in_eval=False,
+    batch_stats_in_eval=False,
+    eps_inside_root=True,
+):
     """The exercise's batch_norm(...) -> (out, running_mean, running_var) with one detail changeable."""
     out, cache = _forward(x, gamma, beta, eps, ddof=ddof_normalize, eps_inside_root=eps_inside_root)
     axes = norms.reduction_axes(x.ndim)
@@ -107,16 +130,20 @@ def _variant(**mistake):
 
 
 RUNNING = {
-    "update the running statistics in evaluation mode too (they must only change in training mode)":
-        _variant(update_in_eval=True),
+    "update the running statistics in evaluation mode too (they must only change in training mode)": _variant(
+        update_in_eval=True
+    ),
     "reverse the momentum convention (PyTorch's momentum 0.1 weights the new batch: "
     "running = 0.9·running + 0.1·batch)": _variant(reverse_momentum=True),
-    "store the biased batch variance in running_var (PyTorch stores the unbiased one, × N/(N − 1))":
-        _variant(ddof_running=0),
-    "normalize with the unbiased variance (dividing by N − 1; PyTorch normalizes with the biased one)":
-        _variant(ddof_normalize=1),
-    "normalize with the batch statistics in evaluation mode instead of the running ones":
-        _variant(batch_stats_in_eval=True),
+    "store the biased batch variance in running_var (PyTorch stores the unbiased one, × N/(N − 1))": _variant(
+        ddof_running=0
+    ),
+    "normalize with the unbiased variance (dividing by N − 1; PyTorch normalizes with the biased one)": _variant(
+        ddof_normalize=1
+    ),
+    "normalize with the batch statistics in evaluation mode instead of the running ones": _variant(
+        batch_stats_in_eval=True
+    ),
     "add eps outside the square root (σ + ε instead of √(σ² + ε))": _variant(eps_inside_root=False),
 }
 
@@ -129,9 +156,16 @@ class _WrongBatchNorm(norms.BatchNorm):
     def forward(self, x):
         values = [tensor.detach().double().numpy().copy() for tensor in (self.running_mean, self.running_var)]
         momentum = 1.0 / (float(self.num_batches_tracked) + 1) if self.momentum is None else self.momentum
-        _out, new_mean, new_var = _batch_norm(x.detach().double().numpy(), np.ones(self.num_features),
-                                              np.zeros(self.num_features), *values, self.training, momentum,
-                                              self.eps, **self.mistake)
+        _out, new_mean, new_var = _batch_norm(
+            x.detach().double().numpy(),
+            np.ones(self.num_features),
+            np.zeros(self.num_features),
+            *values,
+            self.training,
+            momentum,
+            self.eps,
+            **self.mistake,
+        )
         with torch.no_grad():
             self.running_mean.copy_(torch.from_numpy(np.asarray(new_mean)))
             self.running_var.copy_(torch.from_numpy(np.asarray(new_var)))
@@ -167,20 +201,24 @@ class _AffineWithoutGradients(norms.BatchNorm):
 
 
 MODULE = {
-    "update the running statistics in evaluation mode too (they must only change in training mode)":
-        _module_variant("UpdatesInEval", update_in_eval=True),
+    "update the running statistics in evaluation mode too (they must only change in training mode)": _module_variant(
+        "UpdatesInEval", update_in_eval=True
+    ),
     "reverse the momentum convention (PyTorch's momentum 0.1 weights the new batch: "
     "running = 0.9·running + 0.1·batch)": _module_variant("ReversedMomentum", reverse_momentum=True),
-    "store the biased batch variance in running_var (PyTorch stores the unbiased one, × N/(N − 1))":
-        _module_variant("BiasedRunningVar", ddof_running=0),
-    "normalize with the unbiased variance (dividing by N − 1; PyTorch normalizes with the biased one)":
-        _module_variant("UnbiasedNormalization", ddof_normalize=1),
-    "normalize with the batch statistics in evaluation mode instead of the running ones":
-        _module_variant("BatchStatsInEval", batch_stats_in_eval=True),
-    "add eps outside the square root (σ + ε instead of √(σ² + ε))":
-        _module_variant("EpsOutsideRoot", eps_inside_root=False),
-    "keep gamma and beta as plain tensors instead of nn.Parameter (they get no gradient and are not trained)":
-        _AffineWithoutGradients,
+    "store the biased batch variance in running_var (PyTorch stores the unbiased one, × N/(N − 1))": _module_variant(
+        "BiasedRunningVar", ddof_running=0
+    ),
+    "normalize with the unbiased variance (dividing by N − 1; PyTorch normalizes with the biased one)": _module_variant(
+        "UnbiasedNormalization", ddof_normalize=1
+    ),
+    "normalize with the batch statistics in evaluation mode instead of the running ones": _module_variant(
+        "BatchStatsInEval", batch_stats_in_eval=True
+    ),
+    "add eps outside the square root (σ + ε instead of √(σ² + ε))": _module_variant(
+        "EpsOutsideRoot", eps_inside_root=False
+    ),
+    "keep gamma and beta as plain tensors instead of nn.Parameter (they get no gradient and are not trained)": _AffineWithoutGradients,
 }
 
 

@@ -3,6 +3,7 @@
 Each dict maps a description that completes "That is what you get if you ..." to a wrong answer with the
 exercise's signature (a function, or a module class with the reference's parameter names).
 """
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -17,16 +18,18 @@ def _shortcut(x, out_channels, stride, *, subsample=lambda x, s: x[:, :, ::s, ::
 
 
 SHORTCUT = {
-    "put the zero channels in front of the input's channels instead of after them":
-        lambda x, out_channels, stride: _shortcut(x, out_channels, stride, pad_front=True),
-    "subsample by averaging 2x2 windows instead of keeping every other pixel":
-        lambda x, out_channels, stride: _shortcut(x, out_channels, stride,
-                                                  subsample=lambda x, s: F.avg_pool2d(x, s) if s > 1 else x),
-    "keep the pixels at odd positions (x[:, :, 1::2, 1::2]) instead of even ones":
-        lambda x, out_channels, stride: _shortcut(x, out_channels, stride, subsample=lambda x, s: x[:, :, s - 1::s, s - 1::s]),
-    "fill the new channels with copies of the old ones instead of zeros":
-        lambda x, out_channels, stride: torch.cat([x[:, :, ::stride, ::stride],
-                                                   x[:, :out_channels - x.shape[1], ::stride, ::stride]], dim=1),
+    "put the zero channels in front of the input's channels instead of after them": lambda x, out_channels, stride: (
+        _shortcut(x, out_channels, stride, pad_front=True)
+    ),
+    "subsample by averaging 2x2 windows instead of keeping every other pixel": lambda x, out_channels, stride: (
+        _shortcut(x, out_channels, stride, subsample=lambda x, s: F.avg_pool2d(x, s) if s > 1 else x)
+    ),
+    "keep the pixels at odd positions (x[:, :, 1::2, 1::2]) instead of even ones": lambda x, out_channels, stride: (
+        _shortcut(x, out_channels, stride, subsample=lambda x, s: x[:, :, s - 1 :: s, s - 1 :: s])
+    ),
+    "fill the new channels with copies of the old ones instead of zeros": lambda x, out_channels, stride: torch.cat(
+        [x[:, :, ::stride, ::stride], x[:, : out_channels - x.shape[1], ::stride, ::stride]], dim=1
+    ),
 }
 
 
@@ -92,14 +95,18 @@ class _Network(nn.Module):
 
 
 NETWORK = {
-    "keep 16 channels in every stage instead of 16, 32, 64":
-        lambda n, residual=True: _Network(n, residual, widths=(16, 16, 16)),
-    "build 2n blocks a stage (counting convolutions, not blocks)":
-        lambda n, residual=True: _Network(n, residual, blocks_per_stage=2 * n),
-    "halve the feature map in the first stage too (stride 2 in every stage's first block)":
-        lambda n, residual=True: _Network(n, residual, first_stage_stride=2),
-    "leave out the ReLU after the first convolution and its batch norm":
-        lambda n, residual=True: _Network(n, residual, stem_relu=False),
+    "keep 16 channels in every stage instead of 16, 32, 64": lambda n, residual=True: _Network(
+        n, residual, widths=(16, 16, 16)
+    ),
+    "build 2n blocks a stage (counting convolutions, not blocks)": lambda n, residual=True: _Network(
+        n, residual, blocks_per_stage=2 * n
+    ),
+    "halve the feature map in the first stage too (stride 2 in every stage's first block)": lambda n, residual=True: (
+        _Network(n, residual, first_stage_stride=2)
+    ),
+    "leave out the ReLU after the first convolution and its batch norm": lambda n, residual=True: _Network(
+        n, residual, stem_relu=False
+    ),
 }
 
 
@@ -113,10 +120,10 @@ def _count(n, conv_bias=False, batch_norm=True, fc_bias=True, convolutions_per_b
 
 
 PARAMETER_COUNT = {
-    "leave out the batch-norm parameters (a scale γ and a shift β per channel)":
-        lambda n: _count(n, batch_norm=False),
-    "give every convolution a bias (the paper's convolutions have none: batch norm's β is the shift)":
-        lambda n: _count(n, conv_bias=True),
+    "leave out the batch-norm parameters (a scale γ and a shift β per channel)": lambda n: _count(n, batch_norm=False),
+    "give every convolution a bias (the paper's convolutions have none: batch norm's β is the shift)": lambda n: _count(
+        n, conv_bias=True
+    ),
     "leave out the final linear layer's bias": lambda n: _count(n, fc_bias=False),
     "count n convolutions a stage instead of 2n (a block has two)": lambda n: _count(n, convolutions_per_block=1),
 }

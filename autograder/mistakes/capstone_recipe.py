@@ -3,6 +3,7 @@
 Each dict maps a description that completes "That is what you get if you ..." to a wrong answer with the
 exercise's signature.
 """
+
 import math
 
 import torch
@@ -25,11 +26,13 @@ def _wrong(sgd=_sgd, adamw=_adam):
 
 
 MAKE_OPTIMIZER = {
-    "ignore weight_decay": _wrong(sgd=lambda p, c: _sgd(p, c, weight_decay=0.0),
-                                  adamw=lambda p, c: _adam(p, c, weight_decay=0.0)),
+    "ignore weight_decay": _wrong(
+        sgd=lambda p, c: _sgd(p, c, weight_decay=0.0), adamw=lambda p, c: _adam(p, c, weight_decay=0.0)
+    ),
     "ignore nesterov": _wrong(sgd=lambda p, c: _sgd(p, c, nesterov=False)),
-    "use Adam with L2 weight decay (torch.optim.Adam) instead of AdamW's decoupled decay":
-        _wrong(adamw=lambda p, c: _adam(p, c, optimizer_class=torch.optim.Adam)),
+    "use Adam with L2 weight decay (torch.optim.Adam) instead of AdamW's decoupled decay": _wrong(
+        adamw=lambda p, c: _adam(p, c, optimizer_class=torch.optim.Adam)
+    ),
 }
 
 
@@ -42,15 +45,18 @@ def _lr(step, peak_lr, total_steps, warmup_steps, *, warmup_from_zero=False, cos
 
 
 LR_AT = {
-    "start the warm-up at 0 (peak_lr·step/warmup_steps) instead of peak_lr/warmup_steps":
-        lambda step, **kw: _lr(step, **kw, warmup_from_zero=True),
-    "run the cosine over all total_steps instead of the steps after the warm-up":
-        lambda step, **kw: _lr(step, **kw, cosine_over_all=True),
+    "start the warm-up at 0 (peak_lr·step/warmup_steps) instead of peak_lr/warmup_steps": lambda step, **kw: _lr(
+        step, **kw, warmup_from_zero=True
+    ),
+    "run the cosine over all total_steps instead of the steps after the warm-up": lambda step, **kw: _lr(
+        step, **kw, cosine_over_all=True
+    ),
     "decay linearly instead of along a cosine": lambda step, **kw: _lr(step, **kw, linear=True),
 }
 
-CLIP_GRAD_NORM = {description: wrong for description, wrong in clipping.CLIP_GRAD_NORM.items()
-                  if "norm_type" not in description}
+CLIP_GRAD_NORM = {
+    description: wrong for description, wrong in clipping.CLIP_GRAD_NORM.items() if "norm_type" not in description
+}
 
 
 def _time(history, target, key="val_accuracy", cumulative=True):
@@ -63,12 +69,15 @@ def _time(history, target, key="val_accuracy", cumulative=True):
 
 
 TIME_TO_ACCURACY = {
-    "use the test accuracy instead of the validation accuracy":
-        lambda history, target: _time(history, target, key="test_accuracy"),
-    "return the reaching epoch's own time instead of the total time up to it":
-        lambda history, target: _time(history, target, cumulative=False),
-    "use the training accuracy instead of the validation accuracy":
-        lambda history, target: _time(history, target, key="train_accuracy"),
+    "use the test accuracy instead of the validation accuracy": lambda history, target: _time(
+        history, target, key="test_accuracy"
+    ),
+    "return the reaching epoch's own time instead of the total time up to it": lambda history, target: _time(
+        history, target, cumulative=False
+    ),
+    "use the training accuracy instead of the validation accuracy": lambda history, target: _time(
+        history, target, key="train_accuracy"
+    ),
 }
 
 # The graded cell of each exercise, the answers it tests and their known mistakes:

@@ -3,6 +3,7 @@
 Each dict maps a description that completes "That is what you get if you ..." to a function with the
 exercise's signature that makes exactly that mistake. Like the exercises, they change `.grad` in place.
 """
+
 import math
 
 import torch
@@ -24,8 +25,17 @@ def _per_tensor(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
 
 
 @torch.no_grad()
-def _scale_all(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, *, clamp=True, target="grad",
-               returned="before", fixed_norm_type=None):
+def _scale_all(
+    parameters,
+    max_norm,
+    norm_type=2.0,
+    error_if_nonfinite=False,
+    *,
+    clamp=True,
+    target="grad",
+    returned="before",
+    fixed_norm_type=None,
+):
     parameters = clipping.parameter_list(parameters)
     total = clipping.total_gradient_norm(parameters, norm_type if fixed_norm_type is None else fixed_norm_type)
     scale = max_norm / (total + clipping.NORM_EPSILON)
@@ -38,8 +48,9 @@ def _scale_all(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, *,
 
 CLIP_GRAD_NORM = {
     "clip each tensor by its own norm instead of by the global norm of all gradients together": _per_tensor,
-    "leave out the clamp at 1 (gradients shorter than max_norm get scaled up to it)":
-        lambda *args: _scale_all(*args, clamp=False),
+    "leave out the clamp at 1 (gradients shorter than max_norm get scaled up to it)": lambda *args: _scale_all(
+        *args, clamp=False
+    ),
     "scale the parameters instead of their gradients": lambda *args: _scale_all(*args, target="param"),
     "return the norm after clipping instead of the norm before": lambda *args: _scale_all(*args, returned="after"),
     "always use the 2-norm, ignoring norm_type": lambda *args: _scale_all(*args, fixed_norm_type=2.0),
@@ -57,17 +68,30 @@ def _clamp(parameters, clip_value, *, low=True, target="grad", clipped_to_zero=F
 
 
 CLIP_GRAD_VALUE = {
-    "clamp only from above (min(g, c)), leaving large negative coordinates":
-        lambda parameters, clip_value: _clamp(parameters, clip_value, low=False),
-    "clamp the parameters instead of their gradients":
-        lambda parameters, clip_value: _clamp(parameters, clip_value, target="param"),
-    "set the coordinates beyond ±c to zero instead of to ±c":
-        lambda parameters, clip_value: _clamp(parameters, clip_value, clipped_to_zero=True),
+    "clamp only from above (min(g, c)), leaving large negative coordinates": lambda parameters, clip_value: _clamp(
+        parameters, clip_value, low=False
+    ),
+    "clamp the parameters instead of their gradients": lambda parameters, clip_value: _clamp(
+        parameters, clip_value, target="param"
+    ),
+    "set the coordinates beyond ±c to zero instead of to ±c": lambda parameters, clip_value: _clamp(
+        parameters, clip_value, clipped_to_zero=True
+    ),
 }
 
 
-def _train(model, optimizer, batches, loss_fn, max_norm=None, clip_value=None, *, clip_after_step=False,
-           log_after_clipping=False, zero_grad=True):
+def _train(
+    model,
+    optimizer,
+    batches,
+    loss_fn,
+    max_norm=None,
+    clip_value=None,
+    *,
+    clip_after_step=False,
+    log_after_clipping=False,
+    zero_grad=True,
+):
     history = {"loss": [], "grad_norm": []}
     parameters = list(model.parameters())
 
@@ -100,10 +124,12 @@ TRAIN_WITH_CLIPPING = {
     "log the gradient norm after clipping instead of before": lambda *args: _train(*args, log_after_clipping=True),
     # Clipping before backward (nothing to clip yet) or after the step (too late) both leave every step
     # unclipped, so they give identical results and share one description.
-    "clip outside the window between loss.backward() and optimizer.step(), so every step uses unclipped gradients":
-        lambda *args: _train(*args, clip_after_step=True),
-    "forget optimizer.zero_grad() (each backward adds to the previous gradients)":
-        lambda *args: _train(*args, zero_grad=False),
+    "clip outside the window between loss.backward() and optimizer.step(), so every step uses unclipped gradients": lambda *args: (
+        _train(*args, clip_after_step=True)
+    ),
+    "forget optimizer.zero_grad() (each backward adds to the previous gradients)": lambda *args: _train(
+        *args, zero_grad=False
+    ),
 }
 
 

@@ -3,6 +3,7 @@
 Each dict maps a description that completes "That is what you get if you ..." to a function (or, for
 the residual block, a class) with the exercise's signature that makes exactly that mistake.
 """
+
 import math
 
 import numpy as np
@@ -15,18 +16,27 @@ from reference_impl.models import PlainBlock, ResidualBlock
 
 FAN_IN_AND_FAN_OUT = {
     "swap them (a weight is shaped (out, in): fan_in is shape[1])": lambda shape: (shape[0], shape[1]),
-    "leave out the kernel size (a convolution's output sums over in_channels · kernel positions)":
-        lambda shape: (shape[1], shape[0]),
-    "multiply only fan_in by the kernel size (each output position also feeds out_channels · kernel inputs)":
-        lambda shape: (shape[1] * int(np.prod(shape[2:])), shape[0]),
+    "leave out the kernel size (a convolution's output sums over in_channels · kernel positions)": lambda shape: (
+        shape[1],
+        shape[0],
+    ),
+    "multiply only fan_in by the kernel size (each output position also feeds out_channels · kernel inputs)": lambda shape: (
+        shape[1] * int(np.prod(shape[2:])),
+        shape[0],
+    ),
 }
 
 XAVIER_STD = {
     "forget the gain": lambda shape, gain=1.0: math.sqrt(2.0 / sum(fan_in_and_fan_out(shape))),
-    "return the variance instead of the standard deviation":
-        lambda shape, gain=1.0: gain ** 2 * 2.0 / sum(fan_in_and_fan_out(shape)),
-    "use fan_in alone (that is LeCun's 1/√fan_in)": lambda shape, gain=1.0: gain / math.sqrt(fan_in_and_fan_out(shape)[0]),
-    "forget the factor 2 (√(1/(fan_in + fan_out)))": lambda shape, gain=1.0: gain / math.sqrt(sum(fan_in_and_fan_out(shape))),
+    "return the variance instead of the standard deviation": lambda shape, gain=1.0: (
+        gain**2 * 2.0 / sum(fan_in_and_fan_out(shape))
+    ),
+    "use fan_in alone (that is LeCun's 1/√fan_in)": lambda shape, gain=1.0: (
+        gain / math.sqrt(fan_in_and_fan_out(shape)[0])
+    ),
+    "forget the factor 2 (√(1/(fan_in + fan_out)))": lambda shape, gain=1.0: (
+        gain / math.sqrt(sum(fan_in_and_fan_out(shape)))
+    ),
 }
 
 
@@ -36,14 +46,18 @@ def _fan(shape, mode):
 
 
 HE_STD = {
-    "ignore mode and always use fan_in": lambda shape, gain=math.sqrt(2.0), mode="fan_in": gain / math.sqrt(
-        _fan(shape, "fan_in")),
-    "swap the fans (fan_out for mode='fan_in')": lambda shape, gain=math.sqrt(2.0), mode="fan_in": gain / math.sqrt(
-        _fan(shape, "fan_out" if mode == "fan_in" else "fan_in")),
-    "multiply by the gain squared (2/√fan for ReLU) instead of the gain":
-        lambda shape, gain=math.sqrt(2.0), mode="fan_in": gain ** 2 / math.sqrt(_fan(shape, mode)),
-    "return the variance instead of the standard deviation":
-        lambda shape, gain=math.sqrt(2.0), mode="fan_in": gain ** 2 / _fan(shape, mode),
+    "ignore mode and always use fan_in": lambda shape, gain=math.sqrt(2.0), mode="fan_in": (
+        gain / math.sqrt(_fan(shape, "fan_in"))
+    ),
+    "swap the fans (fan_out for mode='fan_in')": lambda shape, gain=math.sqrt(2.0), mode="fan_in": (
+        gain / math.sqrt(_fan(shape, "fan_out" if mode == "fan_in" else "fan_in"))
+    ),
+    "multiply by the gain squared (2/√fan for ReLU) instead of the gain": lambda shape, gain=math.sqrt(2.0), mode="fan_in": (
+        gain**2 / math.sqrt(_fan(shape, mode))
+    ),
+    "return the variance instead of the standard deviation": lambda shape, gain=math.sqrt(2.0), mode="fan_in": (
+        gain**2 / _fan(shape, mode)
+    ),
 }
 
 
@@ -52,20 +66,24 @@ def _uniform(shape, bound, generator):
 
 
 INITIALIZE = {
-    "use the standard deviation as the uniform bound (U(−σ, σ) has variance σ²/3)":
-        lambda shape, std, distribution="normal", generator=None: (
-            _uniform(shape, std, generator) if distribution == "uniform"
-            else torch.randn(tuple(shape), generator=generator) * std),
-    "draw from a normal distribution whatever `distribution` says":
-        lambda shape, std, distribution="normal", generator=None: torch.randn(tuple(shape), generator=generator) * std,
-    "draw from U(0, √3·σ) (forgetting the negative half)":
-        lambda shape, std, distribution="normal", generator=None: (
-            torch.rand(tuple(shape), generator=generator) * uniform_bound(std) if distribution == "uniform"
-            else torch.randn(tuple(shape), generator=generator) * std),
-    "scale by the variance σ² instead of the standard deviation σ":
-        lambda shape, std, distribution="normal", generator=None: (
-            _uniform(shape, uniform_bound(std ** 2), generator) if distribution == "uniform"
-            else torch.randn(tuple(shape), generator=generator) * std ** 2),
+    "use the standard deviation as the uniform bound (U(−σ, σ) has variance σ²/3)": lambda shape, std, distribution="normal", generator=None: (
+        _uniform(shape, std, generator)
+        if distribution == "uniform"
+        else torch.randn(tuple(shape), generator=generator) * std
+    ),
+    "draw from a normal distribution whatever `distribution` says": lambda shape, std, distribution="normal", generator=None: (
+        torch.randn(tuple(shape), generator=generator) * std
+    ),
+    "draw from U(0, √3·σ) (forgetting the negative half)": lambda shape, std, distribution="normal", generator=None: (
+        torch.rand(tuple(shape), generator=generator) * uniform_bound(std)
+        if distribution == "uniform"
+        else torch.randn(tuple(shape), generator=generator) * std
+    ),
+    "scale by the variance σ² instead of the standard deviation σ": lambda shape, std, distribution="normal", generator=None: (
+        _uniform(shape, uniform_bound(std**2), generator)
+        if distribution == "uniform"
+        else torch.randn(tuple(shape), generator=generator) * std**2
+    ),
 }
 
 
@@ -89,15 +107,22 @@ class _WithoutSkip(PlainBlock):
 
 
 RESIDUAL_BLOCK = {
-    "add the skip connection after the last activation (x + activation(…)) instead of before it":
-        _SkipOutsideActivation,
+    "add the skip connection after the last activation (x + activation(…)) instead of before it": _SkipOutsideActivation,
     "forget branch_scale": _WithoutBranchScale,
     "leave out the skip connection (that is a plain block)": _WithoutSkip,
 }
 
 
-def _health_report(model, step, *, correction=0, squared_gradient=False, ratio_to_data_after=False,
-                   gradient_instead_of_update=False, record_inputs=False):
+def _health_report(
+    model,
+    step,
+    *,
+    correction=0,
+    squared_gradient=False,
+    ratio_to_data_after=False,
+    gradient_instead_of_update=False,
+    record_inputs=False,
+):
     """diagnostics.health_report with one detail changeable."""
     layers = diagnostics.layers_with_parameters(model)
     before = {name: [p.detach().clone() for p in layer.parameters(recurse=False)] for name, layer in layers}
@@ -109,6 +134,7 @@ def _health_report(model, step, *, correction=0, squared_gradient=False, ratio_t
             summary = diagnostics.activation_summary(module, values)
             summary["std"] = float(values.std(correction=correction))
             activations[name] = summary
+
         return record
 
     diagnostics.run_with_leaf_hooks(model, step, recorder)
@@ -119,28 +145,37 @@ def _health_report(model, step, *, correction=0, squared_gradient=False, ratio_t
         gradients = [p.grad.detach() for p in params if p.grad is not None]
         gradient_norm[name] = diagnostics.combined_norm(gradients) ** (2 if squared_gradient else 1)
         data = diagnostics.combined_norm([p.detach() for p in params] if ratio_to_data_after else before[name])
-        change = diagnostics.combined_norm(gradients) if gradient_instead_of_update else diagnostics.combined_norm(
-            [p.detach() - old for p, old in zip(params, before[name])])
+        change = (
+            diagnostics.combined_norm(gradients)
+            if gradient_instead_of_update
+            else diagnostics.combined_norm([p.detach() - old for p, old in zip(params, before[name])])
+        )
         update_ratio[name] = change / data if data > 0 else float("nan")
     return {"activations": activations, "gradient_norm": gradient_norm, "update_ratio": update_ratio}
 
 
 HEALTH_REPORT = {
-    "use the unbiased standard deviation (torch's default; the report uses correction=0)":
-        lambda model, step: _health_report(model, step, correction=1),
+    "use the unbiased standard deviation (torch's default; the report uses correction=0)": lambda model, step: (
+        _health_report(model, step, correction=1)
+    ),
     "report the squared gradient norm": lambda model, step: _health_report(model, step, squared_gradient=True),
-    "divide the update by the parameters after the step instead of before it":
-        lambda model, step: _health_report(model, step, ratio_to_data_after=True),
-    "use the gradient instead of the update (‖∇θ‖/‖θ‖ leaves the learning rate out)":
-        lambda model, step: _health_report(model, step, gradient_instead_of_update=True),
-    "summarize each module's input instead of its output":
-        lambda model, step: _health_report(model, step, record_inputs=True),
+    "divide the update by the parameters after the step instead of before it": lambda model, step: _health_report(
+        model, step, ratio_to_data_after=True
+    ),
+    "use the gradient instead of the update (‖∇θ‖/‖θ‖ leaves the learning rate out)": lambda model, step: (
+        _health_report(model, step, gradient_instead_of_update=True)
+    ),
+    "summarize each module's input instead of its output": lambda model, step: _health_report(
+        model, step, record_inputs=True
+    ),
 }
 
 SECOND_MOMENT = {
-    "forget that ReLU halves the second moment ((n·σ²)^depth)": lambda depth, n, std: (n * std ** 2) ** depth,
-    "use the standard deviation where the variance belongs ((n·σ/2)^depth)": lambda depth, n, std: (n * std / 2) ** depth,
-    "multiply the per-layer factors as a sum (depth · n·σ²/2)": lambda depth, n, std: depth * n * std ** 2 / 2,
+    "forget that ReLU halves the second moment ((n·σ²)^depth)": lambda depth, n, std: (n * std**2) ** depth,
+    "use the standard deviation where the variance belongs ((n·σ/2)^depth)": lambda depth, n, std: (
+        (n * std / 2) ** depth
+    ),
+    "multiply the per-layer factors as a sum (depth · n·σ²/2)": lambda depth, n, std: depth * n * std**2 / 2,
 }
 
 

@@ -3,6 +3,7 @@
 Each dict maps a description that completes "That is what you get if you ..." to a function with the
 exercise's signature that makes exactly that mistake.
 """
+
 import numpy as np
 import torch
 
@@ -16,12 +17,15 @@ def _descend(landscape, start, lr, steps, direction=-1.0, gradient_at_start=Fals
 
 
 GD_ON_SURFACE = {
-    "add the gradient instead of subtracting it (gradient ascent)":
-        lambda landscape, start, lr, steps: _descend(landscape, start, lr, steps, direction=1.0),
-    "leave the starting point out of the path (it has steps + 1 points, the start first)":
-        lambda landscape, start, lr, steps: _descend(landscape, start, lr, steps, keep_start=False),
-    "evaluate the gradient at the starting point on every step instead of at the current point":
-        lambda landscape, start, lr, steps: _descend(landscape, start, lr, steps, gradient_at_start=True),
+    "add the gradient instead of subtracting it (gradient ascent)": lambda landscape, start, lr, steps: _descend(
+        landscape, start, lr, steps, direction=1.0
+    ),
+    "leave the starting point out of the path (it has steps + 1 points, the start first)": lambda landscape, start, lr, steps: (
+        _descend(landscape, start, lr, steps, keep_start=False)
+    ),
+    "evaluate the gradient at the starting point on every step instead of at the current point": lambda landscape, start, lr, steps: (
+        _descend(landscape, start, lr, steps, gradient_at_start=True)
+    ),
 }
 
 
@@ -46,14 +50,17 @@ def _layer_norms(model, inputs, targets, loss_fn, *, zero_first=True, read=lambd
 
 
 LAYER_GRADIENT_NORMS = {
-    "keep the gradients of an earlier backward pass (call model.zero_grad() first: backward adds to .grad)":
-        lambda *args: _layer_norms(*args, zero_first=False),
+    "keep the gradients of an earlier backward pass (call model.zero_grad() first: backward adds to .grad)": lambda *args: (
+        _layer_norms(*args, zero_first=False)
+    ),
     "leave the bias out (the weight's gradient only)": lambda *args: _layer_norms(*args, combine="weight only"),
-    "add the weight's and the bias's norms instead of taking one norm over both":
-        lambda *args: _layer_norms(*args, combine="sum of norms"),
+    "add the weight's and the bias's norms instead of taking one norm over both": lambda *args: _layer_norms(
+        *args, combine="sum of norms"
+    ),
     "return squared norms (forget the square root)": lambda *args: _layer_norms(*args, combine="squared"),
-    "take the norm of the weights instead of their gradients":
-        lambda *args: _layer_norms(*args, read=lambda p: p.detach()),
+    "take the norm of the weights instead of their gradients": lambda *args: _layer_norms(
+        *args, read=lambda p: p.detach()
+    ),
 }
 
 
@@ -63,12 +70,15 @@ def _eigenvalues(hessian):
 
 LARGEST_STABLE_LR = {
     "use the smallest eigenvalue instead of the largest": lambda hessian: 2 / _eigenvalues(hessian).min(),
-    "forget the factor 2 (1/λ_max is where the steepest direction is solved in one step, not the limit)":
-        lambda hessian: 1 / _eigenvalues(hessian).max(),
-    "use the largest diagonal entry instead of the largest eigenvalue":
-        lambda hessian: 2 / np.diag(np.asarray(hessian, dtype=float)).max(),
-    "divide by the trace (the sum of the eigenvalues) instead of the largest eigenvalue":
-        lambda hessian: 2 / np.trace(np.asarray(hessian, dtype=float)),
+    "forget the factor 2 (1/λ_max is where the steepest direction is solved in one step, not the limit)": lambda hessian: (
+        1 / _eigenvalues(hessian).max()
+    ),
+    "use the largest diagonal entry instead of the largest eigenvalue": lambda hessian: (
+        2 / np.diag(np.asarray(hessian, dtype=float)).max()
+    ),
+    "divide by the trace (the sum of the eigenvalues) instead of the largest eigenvalue": lambda hessian: (
+        2 / np.trace(np.asarray(hessian, dtype=float))
+    ),
 }
 
 

@@ -3,6 +3,7 @@
 Each dict maps a description that completes "That is what you get if you ..." to a rule with the
 exercise's signature that makes exactly that mistake.
 """
+
 import torch
 
 from . import optimizer_ignoring
@@ -20,12 +21,13 @@ def _ema(p, g, v, lr, beta, velocity_rule, use_old_velocity=False):
 
 EMA_MOMENTUM = {
     "forget the (1 - β) factor (v = βv + g)": lambda p, g, v, lr, b: _ema(p, g, v, lr, b, lambda v, g, b: b * v + g),
-    "swap β and 1 - β (v = (1 - β)v + βg)":
-        lambda p, g, v, lr, b: _ema(p, g, v, lr, b, lambda v, g, b: (1 - b) * v + b * g),
-    "move the parameter with the old velocity instead of the updated one":
-        lambda p, g, v, lr, b: _ema(p, g, v, lr, b, lambda v, g, b: b * v + (1 - b) * g, use_old_velocity=True),
-    "step along the gradient instead of the velocity":
-        lambda p, g, v, lr, b: (p - lr * g, b * v + (1 - b) * g),
+    "swap β and 1 - β (v = (1 - β)v + βg)": lambda p, g, v, lr, b: _ema(
+        p, g, v, lr, b, lambda v, g, b: (1 - b) * v + b * g
+    ),
+    "move the parameter with the old velocity instead of the updated one": lambda p, g, v, lr, b: _ema(
+        p, g, v, lr, b, lambda v, g, b: b * v + (1 - b) * g, use_old_velocity=True
+    ),
+    "step along the gradient instead of the velocity": lambda p, g, v, lr, b: (p - lr * g, b * v + (1 - b) * g),
 }
 
 
@@ -34,14 +36,19 @@ def _start(buf, g):
 
 
 HEAVY_BALL = {
-    "apply dampening on the first step too (PyTorch sets b = g on the first step)":
-        lambda p, g, buf, lr, m, d=0.0: _heavy_ball(p, lr, m * (0 if buf is None else buf) + (1 - d) * g),
-    "ignore dampening (b = μb + g)":
-        lambda p, g, buf, lr, m, d=0.0: _heavy_ball(p, lr, g if buf is None else m * buf + g),
-    "use the EMA form b = μb + (1 - μ)g instead of PyTorch's":
-        lambda p, g, buf, lr, m, d=0.0: _heavy_ball(p, lr, g if buf is None else m * buf + (1 - m) * g),
-    "move the parameter with the old buffer instead of the updated one":
-        lambda p, g, buf, lr, m, d=0.0: (p - lr * _start(buf, g), g if buf is None else m * buf + (1 - d) * g),
+    "apply dampening on the first step too (PyTorch sets b = g on the first step)": lambda p, g, buf, lr, m, d=0.0: (
+        _heavy_ball(p, lr, m * (0 if buf is None else buf) + (1 - d) * g)
+    ),
+    "ignore dampening (b = μb + g)": lambda p, g, buf, lr, m, d=0.0: _heavy_ball(
+        p, lr, g if buf is None else m * buf + g
+    ),
+    "use the EMA form b = μb + (1 - μ)g instead of PyTorch's": lambda p, g, buf, lr, m, d=0.0: _heavy_ball(
+        p, lr, g if buf is None else m * buf + (1 - m) * g
+    ),
+    "move the parameter with the old buffer instead of the updated one": lambda p, g, buf, lr, m, d=0.0: (
+        p - lr * _start(buf, g),
+        g if buf is None else m * buf + (1 - d) * g,
+    ),
 }
 
 
@@ -50,12 +57,17 @@ def _heavy_ball(p, lr, new_buf):
 
 
 NESTEROV = {
-    "take a plain heavy-ball step (no look-ahead g + μb)":
-        lambda p, g, buf, lr, m: _heavy_ball(p, lr, g if buf is None else m * buf + g),
-    "look ahead with the old buffer (g + μ·b_old) instead of the updated one":
-        lambda p, g, buf, lr, m: (p - lr * (g + m * _start(buf, g)), g if buf is None else m * buf + g),
-    "leave the current gradient out of the update (p - lr·μ·b)":
-        lambda p, g, buf, lr, m: (p - lr * m * (g if buf is None else m * buf + g), g if buf is None else m * buf + g),
+    "take a plain heavy-ball step (no look-ahead g + μb)": lambda p, g, buf, lr, m: _heavy_ball(
+        p, lr, g if buf is None else m * buf + g
+    ),
+    "look ahead with the old buffer (g + μ·b_old) instead of the updated one": lambda p, g, buf, lr, m: (
+        p - lr * (g + m * _start(buf, g)),
+        g if buf is None else m * buf + g,
+    ),
+    "leave the current gradient out of the update (p - lr·μ·b)": lambda p, g, buf, lr, m: (
+        p - lr * m * (g if buf is None else m * buf + g),
+        g if buf is None else m * buf + g,
+    ),
 }
 
 OPTIMIZER = {

@@ -4,6 +4,7 @@ Each dict maps a description that completes "That is what you get if you ..." to
 exercise's signature that makes exactly that mistake. Random ones draw their masks exactly as the
 exercise's docstring says, so with the same generator they reproduce a student's output exactly.
 """
+
 import numpy as np
 
 from reference_impl import norms
@@ -21,16 +22,22 @@ def _layer_norm(x, gamma, beta, eps=1e-5, *, axes=None, ddof=0, eps_inside_root=
 
 
 LAYER_NORM_FORWARD = {
-    "normalize each feature over the batch axis (that is batch norm) instead of each example over its features":
-        lambda x, gamma, beta, eps=1e-5: _layer_norm(x, gamma, beta, eps, axes=(0,)),
-    "normalize over the last axis only, whatever the shape of gamma":
-        lambda x, gamma, beta, eps=1e-5: _layer_norm(x, gamma, beta, eps, axes=(-1,)),
-    "normalize with the unbiased variance (dividing by D − 1; PyTorch uses the biased one)":
-        lambda x, gamma, beta, eps=1e-5: _layer_norm(x, gamma, beta, eps, ddof=1),
-    "add eps outside the square root (σ + ε instead of √(σ² + ε))":
-        lambda x, gamma, beta, eps=1e-5: _layer_norm(x, gamma, beta, eps, eps_inside_root=False),
-    "forget the scale and shift (return x̂ instead of γ·x̂ + β)":
-        lambda x, gamma, beta, eps=1e-5: (_layer_norm(x, gamma, beta, eps)[1]["x_hat"], {}),
+    "normalize each feature over the batch axis (that is batch norm) instead of each example over its features": lambda x, gamma, beta, eps=1e-5: (
+        _layer_norm(x, gamma, beta, eps, axes=(0,))
+    ),
+    "normalize over the last axis only, whatever the shape of gamma": lambda x, gamma, beta, eps=1e-5: _layer_norm(
+        x, gamma, beta, eps, axes=(-1,)
+    ),
+    "normalize with the unbiased variance (dividing by D − 1; PyTorch uses the biased one)": lambda x, gamma, beta, eps=1e-5: (
+        _layer_norm(x, gamma, beta, eps, ddof=1)
+    ),
+    "add eps outside the square root (σ + ε instead of √(σ² + ε))": lambda x, gamma, beta, eps=1e-5: _layer_norm(
+        x, gamma, beta, eps, eps_inside_root=False
+    ),
+    "forget the scale and shift (return x̂ instead of γ·x̂ + β)": lambda x, gamma, beta, eps=1e-5: (
+        _layer_norm(x, gamma, beta, eps)[1]["x_hat"],
+        {},
+    ),
 }
 
 
@@ -45,20 +52,28 @@ def _layer_norm_backward(dout, cache, *, axes=None, use_gamma=True, through_stat
     x_hat, inv_std, gamma, example_axes, feature_axes = _layer_norm_backward_parts(dout, cache)
     axes = feature_axes if axes is None else axes
     dx_hat = dout * gamma if use_gamma else dout
-    dx = inv_std * (dx_hat - dx_hat.mean(axis=axes, keepdims=True)
-                    - x_hat * (dx_hat * x_hat).mean(axis=axes, keepdims=True)) if through_statistics else dx_hat * inv_std
+    dx = (
+        inv_std
+        * (dx_hat - dx_hat.mean(axis=axes, keepdims=True) - x_hat * (dx_hat * x_hat).mean(axis=axes, keepdims=True))
+        if through_statistics
+        else dx_hat * inv_std
+    )
     return dx, (dout * x_hat).sum(axis=example_axes), dout.sum(axis=example_axes)
 
 
 LAYER_NORM_BACKWARD = {
-    "treat each example's mean and variance as constants (dx = γ·dout/σ, forgetting that they depend on x)":
-        lambda dout, cache: _layer_norm_backward(dout, cache, through_statistics=False),
-    "take the means in dx over the batch axis (batch norm's backward) instead of over each example's features":
-        lambda dout, cache: _layer_norm_backward(dout, cache, axes=(0,)),
-    "forget the factor γ in dx (use dout where dx̂ = γ·dout belongs)":
-        lambda dout, cache: _layer_norm_backward(dout, cache, use_gamma=False),
-    "compute dgamma as Σ dout, like dbeta, instead of Σ dout·x̂":
-        lambda dout, cache: (lambda dx, _dg, db: (dx, db.copy(), db))(*norms.layer_norm_backward(dout, cache)),
+    "treat each example's mean and variance as constants (dx = γ·dout/σ, forgetting that they depend on x)": lambda dout, cache: (
+        _layer_norm_backward(dout, cache, through_statistics=False)
+    ),
+    "take the means in dx over the batch axis (batch norm's backward) instead of over each example's features": lambda dout, cache: (
+        _layer_norm_backward(dout, cache, axes=(0,))
+    ),
+    "forget the factor γ in dx (use dout where dx̂ = γ·dout belongs)": lambda dout, cache: _layer_norm_backward(
+        dout, cache, use_gamma=False
+    ),
+    "compute dgamma as Σ dout, like dbeta, instead of Σ dout·x̂": lambda dout, cache: (
+        lambda dx, _dg, db: (dx, db.copy(), db)
+    )(*norms.layer_norm_backward(dout, cache)),
 }
 
 
@@ -107,14 +122,15 @@ def _groups_of_positions(x, num_groups, gamma, beta, eps=1e-5):
 
 
 GROUP_NORM = {
-    "form groups of strided channels (c, c + G, c + 2G, …) instead of consecutive ones (torch's grouping)":
-        _strided_groups,
+    "form groups of strided channels (c, c + G, c + 2G, …) instead of consecutive ones (torch's grouping)": _strided_groups,
     "cut the groups along the last (spatial) axis instead of the channel axis": _groups_of_positions,
     "normalize each group over the whole batch instead of each example on its own": _groups_across_batch,
-    "normalize each channel on its own (instance norm) whatever num_groups":
-        lambda x, num_groups, gamma, beta, eps=1e-5: norms.group_norm_forward(x, x.shape[1], gamma, beta, eps)[0],
-    "normalize the whole example at once (one group, layer norm) whatever num_groups":
-        lambda x, num_groups, gamma, beta, eps=1e-5: norms.group_norm_forward(x, 1, gamma, beta, eps)[0],
+    "normalize each channel on its own (instance norm) whatever num_groups": lambda x, num_groups, gamma, beta, eps=1e-5: (
+        norms.group_norm_forward(x, x.shape[1], gamma, beta, eps)[0]
+    ),
+    "normalize the whole example at once (one group, layer norm) whatever num_groups": lambda x, num_groups, gamma, beta, eps=1e-5: (
+        norms.group_norm_forward(x, 1, gamma, beta, eps)[0]
+    ),
 }
 
 
@@ -124,26 +140,33 @@ def _masked(x, p, rng, scale):
 
 DROPOUT = {
     "forget the 1/(1 − p) scaling of the kept values": lambda x, p, training, rng: (
-        _masked(x, p, rng, 1.0) if training else np.asarray(x)),
+        _masked(x, p, rng, 1.0) if training else np.asarray(x)
+    ),
     "multiply the kept values by (1 − p) instead of dividing by it": lambda x, p, training, rng: (
-        _masked(x, p, rng, 1 - p) if training else np.asarray(x)),
+        _masked(x, p, rng, 1 - p) if training else np.asarray(x)
+    ),
     "treat p as the probability of keeping a value instead of dropping it": lambda x, p, training, rng: (
-        _masked(x, 1 - p, rng, 1 / p) if training else np.asarray(x)),
-    "keep dropping values in evaluation mode (dropout must be the identity there)":
-        lambda x, p, training, rng: dropout(x, p, True, rng),
+        _masked(x, 1 - p, rng, 1 / p) if training else np.asarray(x)
+    ),
+    "keep dropping values in evaluation mode (dropout must be the identity there)": lambda x, p, training, rng: dropout(
+        x, p, True, rng
+    ),
 }
 
 
 DROP_CONNECT = {
-    "drop the layer's outputs instead of its weights (that is dropout, not DropConnect)":
-        lambda x, weight, bias, p, training, rng: dropout(np.asarray(x) @ weight.T + bias, p, training, rng),
-    "forget the 1/(1 − p) scaling of the kept weights":
-        lambda x, weight, bias, p, training, rng: np.asarray(x) @ (
-            _masked(weight, p, rng, 1.0) if training else weight).T + bias,
+    "drop the layer's outputs instead of its weights (that is dropout, not DropConnect)": lambda x, weight, bias, p, training, rng: (
+        dropout(np.asarray(x) @ weight.T + bias, p, training, rng)
+    ),
+    "forget the 1/(1 − p) scaling of the kept weights": lambda x, weight, bias, p, training, rng: (
+        np.asarray(x) @ (_masked(weight, p, rng, 1.0) if training else weight).T + bias
+    ),
     "drop the bias together with the weights": lambda x, weight, bias, p, training, rng: (
-        np.asarray(x) @ dropout(weight, p, training, rng).T + dropout(bias, p, training, rng)),
-    "keep dropping weights in evaluation mode":
-        lambda x, weight, bias, p, training, rng: np.asarray(x) @ dropout(weight, p, True, rng).T + bias,
+        np.asarray(x) @ dropout(weight, p, training, rng).T + dropout(bias, p, training, rng)
+    ),
+    "keep dropping weights in evaluation mode": lambda x, weight, bias, p, training, rng: (
+        np.asarray(x) @ dropout(weight, p, True, rng).T + bias
+    ),
 }
 
 DROPOUT_VARIANCE = {

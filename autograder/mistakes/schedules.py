@@ -3,6 +3,7 @@
 Each dict maps a description that completes "That is what you get if you ..." to a function with the
 exercise's signature that makes exactly that mistake.
 """
+
 import bisect
 import math
 
@@ -11,22 +12,27 @@ import numpy as np
 from reference_impl import schedules
 
 STEP_LR = {
-    "count epochs from 1, decaying one step early (gamma^((step + 1) // step_size))":
-        lambda step, base_lr, step_size, gamma=0.1: base_lr * gamma ** ((step + 1) // step_size),
-    "decay smoothly (gamma^(step / step_size)) instead of in a staircase":
-        lambda step, base_lr, step_size, gamma=0.1: base_lr * gamma ** (step / step_size),
-    "decay once only, at step_size, instead of every step_size steps":
-        lambda step, base_lr, step_size, gamma=0.1: base_lr * (gamma if step >= step_size else 1),
+    "count epochs from 1, decaying one step early (gamma^((step + 1) // step_size))": lambda step, base_lr, step_size, gamma=0.1: (
+        base_lr * gamma ** ((step + 1) // step_size)
+    ),
+    "decay smoothly (gamma^(step / step_size)) instead of in a staircase": lambda step, base_lr, step_size, gamma=0.1: (
+        base_lr * gamma ** (step / step_size)
+    ),
+    "decay once only, at step_size, instead of every step_size steps": lambda step, base_lr, step_size, gamma=0.1: (
+        base_lr * (gamma if step >= step_size else 1)
+    ),
 }
 
 MULTISTEP_LR = {
-    "decay one step late (counting milestones < step instead of <= step)":
-        lambda step, base_lr, milestones, gamma=0.1: base_lr * gamma ** bisect.bisect_left(sorted(milestones), step),
-    "decay one step early (counting milestones <= step + 1)":
-        lambda step, base_lr, milestones, gamma=0.1: base_lr * gamma ** bisect.bisect_right(
-            sorted(milestones), step + 1),
-    "decay once at the first milestone only":
-        lambda step, base_lr, milestones, gamma=0.1: base_lr * (gamma if step >= min(milestones) else 1),
+    "decay one step late (counting milestones < step instead of <= step)": lambda step, base_lr, milestones, gamma=0.1: (
+        base_lr * gamma ** bisect.bisect_left(sorted(milestones), step)
+    ),
+    "decay one step early (counting milestones <= step + 1)": lambda step, base_lr, milestones, gamma=0.1: (
+        base_lr * gamma ** bisect.bisect_right(sorted(milestones), step + 1)
+    ),
+    "decay once at the first milestone only": lambda step, base_lr, milestones, gamma=0.1: (
+        base_lr * (gamma if step >= min(milestones) else 1)
+    ),
 }
 
 EXPONENTIAL_LR = {
@@ -40,14 +46,16 @@ def _cosine(step, base_lr, T_max, eta_min, period):
 
 
 COSINE = {
-    "anneal over T_max + 1 steps instead of T_max (off by one)":
-        lambda step, base_lr, T_max, eta_min=0.0: _cosine(step, base_lr, T_max, eta_min, T_max + 1),
-    "forget eta_min (anneal to 0)":
-        lambda step, base_lr, T_max, eta_min=0.0: _cosine(step, base_lr, T_max, 0.0, T_max),
-    "use a full cosine period over T_max (cos(2π·step/T_max))":
-        lambda step, base_lr, T_max, eta_min=0.0: _cosine(2 * step, base_lr, T_max, eta_min, T_max),
-    "stop at eta_min after T_max instead of following the cosine back up as torch does":
-        lambda step, base_lr, T_max, eta_min=0.0: _cosine(min(step, T_max), base_lr, T_max, eta_min, T_max),
+    "anneal over T_max + 1 steps instead of T_max (off by one)": lambda step, base_lr, T_max, eta_min=0.0: _cosine(
+        step, base_lr, T_max, eta_min, T_max + 1
+    ),
+    "forget eta_min (anneal to 0)": lambda step, base_lr, T_max, eta_min=0.0: _cosine(step, base_lr, T_max, 0.0, T_max),
+    "use a full cosine period over T_max (cos(2π·step/T_max))": lambda step, base_lr, T_max, eta_min=0.0: _cosine(
+        2 * step, base_lr, T_max, eta_min, T_max
+    ),
+    "stop at eta_min after T_max instead of following the cosine back up as torch does": lambda step, base_lr, T_max, eta_min=0.0: (
+        _cosine(min(step, T_max), base_lr, T_max, eta_min, T_max)
+    ),
 }
 
 
@@ -65,52 +73,74 @@ def _restart_late(step, T_0, T_mult):
 
 
 WARM_RESTARTS = {
-    "ignore T_mult (every cycle T_0 steps long)":
-        lambda step, base_lr, T_0, T_mult=1, eta_min=0.0: _restarts(
-            step, base_lr, eta_min, lambda s: (s % T_0, T_0)),
-    "restart one step late (reaching eta_min before restarting)":
-        lambda step, base_lr, T_0, T_mult=1, eta_min=0.0: _restarts(
-            step, base_lr, eta_min, lambda s: _restart_late(s, T_0, T_mult)),
-    "forget eta_min (anneal to 0)":
-        lambda step, base_lr, T_0, T_mult=1, eta_min=0.0: schedules.cosine_warm_restarts_lr(
-            step, base_lr, T_0, T_mult, 0.0),
+    "ignore T_mult (every cycle T_0 steps long)": lambda step, base_lr, T_0, T_mult=1, eta_min=0.0: _restarts(
+        step, base_lr, eta_min, lambda s: (s % T_0, T_0)
+    ),
+    "restart one step late (reaching eta_min before restarting)": lambda step, base_lr, T_0, T_mult=1, eta_min=0.0: (
+        _restarts(step, base_lr, eta_min, lambda s: _restart_late(s, T_0, T_mult))
+    ),
+    "forget eta_min (anneal to 0)": lambda step, base_lr, T_0, T_mult=1, eta_min=0.0: schedules.cosine_warm_restarts_lr(
+        step, base_lr, T_0, T_mult, 0.0
+    ),
 }
 
 
 def _one_cycle_with(**overrides):
     """one_cycle with some settings forced, whatever the caller passes."""
+
     def wrong(step, max_lr, total_steps, **settings):
         return schedules.one_cycle(step, max_lr, total_steps, **{**settings, **overrides})
+
     return wrong
 
 
 def _one_cycle_momentum_with_lr(step, max_lr, total_steps, base_momentum=0.85, max_momentum=0.95, **settings):
-    lr, momentum = schedules.one_cycle(step, max_lr, total_steps, base_momentum=base_momentum,
-                                       max_momentum=max_momentum, **settings)
+    lr, momentum = schedules.one_cycle(
+        step, max_lr, total_steps, base_momentum=base_momentum, max_momentum=max_momentum, **settings
+    )
     return lr, base_momentum + max_momentum - momentum  # high when the lr is high
 
 
-def _one_cycle_phase_ends_without_minus_one(step, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos",
-                                            div_factor=25.0, final_div_factor=1e4, three_phase=False,
-                                            base_momentum=0.85, max_momentum=0.95):
+def _one_cycle_phase_ends_without_minus_one(
+    step,
+    max_lr,
+    total_steps,
+    pct_start=0.3,
+    anneal_strategy="cos",
+    div_factor=25.0,
+    final_div_factor=1e4,
+    three_phase=False,
+    base_momentum=0.85,
+    max_momentum=0.95,
+):
     initial_lr = max_lr / div_factor
-    ends = [pct_start * total_steps, 2 * pct_start * total_steps, total_steps] if three_phase else \
-        [pct_start * total_steps, total_steps]
-    lr_points = [initial_lr, max_lr, initial_lr, initial_lr / final_div_factor] if three_phase else \
-        [initial_lr, max_lr, initial_lr / final_div_factor]
-    momentum_points = [max_momentum, base_momentum, max_momentum, max_momentum] if three_phase else \
-        [max_momentum, base_momentum, max_momentum]
+    ends = (
+        [pct_start * total_steps, 2 * pct_start * total_steps, total_steps]
+        if three_phase
+        else [pct_start * total_steps, total_steps]
+    )
+    lr_points = (
+        [initial_lr, max_lr, initial_lr, initial_lr / final_div_factor]
+        if three_phase
+        else [initial_lr, max_lr, initial_lr / final_div_factor]
+    )
+    momentum_points = (
+        [max_momentum, base_momentum, max_momentum, max_momentum]
+        if three_phase
+        else [max_momentum, base_momentum, max_momentum]
+    )
     phase = next(index for index, end in enumerate(ends) if step <= end or index == len(ends) - 1)
     start = ends[phase - 1] if phase else 0.0
     fraction = (step - start) / (ends[phase] - start)
-    return (schedules.anneal(lr_points[phase], lr_points[phase + 1], fraction, anneal_strategy),
-            schedules.anneal(momentum_points[phase], momentum_points[phase + 1], fraction, anneal_strategy))
+    return (
+        schedules.anneal(lr_points[phase], lr_points[phase + 1], fraction, anneal_strategy),
+        schedules.anneal(momentum_points[phase], momentum_points[phase + 1], fraction, anneal_strategy),
+    )
 
 
 ONE_CYCLE = {
     "cycle the momentum together with the lr instead of inversely": _one_cycle_momentum_with_lr,
-    "end the phases at pct_start·total_steps and total_steps, without torch's - 1 (off by one)":
-        _one_cycle_phase_ends_without_minus_one,
+    "end the phases at pct_start·total_steps and total_steps, without torch's - 1 (off by one)": _one_cycle_phase_ends_without_minus_one,
     "always anneal with a cosine, ignoring anneal_strategy": _one_cycle_with(anneal_strategy="cos"),
     "always anneal linearly, ignoring anneal_strategy": _one_cycle_with(anneal_strategy="linear"),
     "ignore final_div_factor (ending at max_lr / div_factor)": _one_cycle_with(final_div_factor=1.0),
@@ -120,8 +150,9 @@ ONE_CYCLE = {
 
 
 def _warmup_unshifted(schedule, warmup_steps, start_factor=1 / 3):
-    return lambda step: (schedules.with_warmup(schedule, warmup_steps, start_factor)(step) if step < warmup_steps
-                         else schedule(step))
+    return lambda step: (
+        schedules.with_warmup(schedule, warmup_steps, start_factor)(step) if step < warmup_steps else schedule(step)
+    )
 
 
 def _warmup_full_at_last_step(schedule, warmup_steps, start_factor=1 / 3):
@@ -130,6 +161,7 @@ def _warmup_full_at_last_step(schedule, warmup_steps, start_factor=1 / 3):
             fraction = step / (warmup_steps - 1) if warmup_steps > 1 else 1.0
             return schedule(0) * (start_factor + (1 - start_factor) * fraction)
         return schedule(step - warmup_steps)
+
     return warmed_up
 
 
@@ -138,8 +170,7 @@ def _warmup_from_zero(schedule, warmup_steps, start_factor=1 / 3):
 
 
 WARMUP = {
-    "continue the wrapped schedule at `step` instead of restarting it at step - warmup_steps":
-        _warmup_unshifted,
+    "continue the wrapped schedule at `step` instead of restarting it at step - warmup_steps": _warmup_unshifted,
     "reach the full lr at the last warm-up step (dividing by warmup_steps - 1)": _warmup_full_at_last_step,
     "start the warm-up from 0 instead of start_factor × the lr": _warmup_from_zero,
 }
@@ -161,6 +192,7 @@ def _range_test_variant(*, bias_correction=True, geometric=True, stop=True, back
                 break
         lrs, losses = np.array(lrs), np.array(losses)
         return {"lrs": lrs, "losses": losses, "suggested_lr": float(lrs[np.nanargmin(losses)] / back_off)}
+
     return wrong
 
 

@@ -10,6 +10,7 @@ plain functions, torch autograd wherever the backward pass is not what the lesso
 - `init_residual` (07): activation and gradient spread layer by layer, plain vs residual;
 - `divergence`: when a run counts as diverged.
 """
+
 from .classifier import smooth, train_classifier
 from .gradient_flow import deep_mlp
 

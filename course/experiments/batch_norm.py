@@ -1,4 +1,5 @@
 """Lesson 03's experiment: a hidden unit's pre-activations fed through batch norm in training and evaluation mode."""
+
 import numpy as np
 
 
@@ -29,10 +30,11 @@ def batch_norm_training_pass(batch_norm, values, batch_size, momentum=0.1, min_u
     running_mean, running_var = np.zeros(1), np.ones(1)
     outputs = np.full(len(values), np.nan)
     for _ in range(-(-min_updates // batches)):  # ceiling division: whole passes
-        order = rng.permutation(len(values))[:batches * batch_size].reshape(batches, batch_size)
+        order = rng.permutation(len(values))[: batches * batch_size].reshape(batches, batch_size)
         for index in order:
-            out, running_mean, running_var = batch_norm(values[index, None], gamma, beta, running_mean, running_var,
-                                                        True, momentum)
+            out, running_mean, running_var = batch_norm(
+                values[index, None], gamma, beta, running_mean, running_var, True, momentum
+            )
             outputs[index] = np.asarray(out).ravel()
     return outputs, running_mean, running_var
 
@@ -43,7 +45,8 @@ def train_eval_gap(batch_norm, values, batch_size, momentum=0.1):
     Returns ``(gap, train_outputs, eval_outputs)``; values that no minibatch held are NaN in `train_outputs`.
     """
     train_outputs, running_mean, running_var = batch_norm_training_pass(batch_norm, values, batch_size, momentum)
-    eval_outputs = np.asarray(batch_norm(values[:, None], np.ones(1), np.zeros(1), running_mean, running_var,
-                                         False, momentum)[0]).ravel()
+    eval_outputs = np.asarray(
+        batch_norm(values[:, None], np.ones(1), np.zeros(1), running_mean, running_var, False, momentum)[0]
+    ).ravel()
     seen = np.isfinite(train_outputs)  # values left out of every minibatch by the drop-last split
     return float(np.abs(train_outputs[seen] - eval_outputs[seen]).mean()), train_outputs, eval_outputs

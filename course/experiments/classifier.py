@@ -1,4 +1,5 @@
 """Training loop for the lessons' small experiments (MLPs on MNIST-1D), and loss-curve smoothing."""
+
 import math
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Lesson 05's experiment: a tanh RNN trained by SGD on the adding problem, with or without gradient clipping."""
+
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -21,9 +22,13 @@ def initial_rnn_weights(features, hidden=16, recurrent_scale=1.0, seed=0):
     `recurrent_scale` (above about 1 gradients through time tend to explode), biases zero, drawn by NumPy's
     `default_rng(seed)`; float64 tensors that require grad, as parameters do."""
     rng = np.random.default_rng(seed)
-    weights = [rng.normal(0, 1 / np.sqrt(features), (hidden, features)),
-               rng.normal(0, recurrent_scale / np.sqrt(hidden), (hidden, hidden)), np.zeros(hidden),
-               rng.normal(0, 1 / np.sqrt(hidden), (1, hidden)), np.zeros(1)]
+    weights = [
+        rng.normal(0, 1 / np.sqrt(features), (hidden, features)),
+        rng.normal(0, recurrent_scale / np.sqrt(hidden), (hidden, hidden)),
+        np.zeros(hidden),
+        rng.normal(0, 1 / np.sqrt(hidden), (1, hidden)),
+        np.zeros(1),
+    ]
     return [torch.from_numpy(weight).requires_grad_() for weight in weights]
 
 

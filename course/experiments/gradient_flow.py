@@ -1,4 +1,5 @@
 """Lesson 00's experiment: a deep plain MLP whose per-layer gradient norms show vanishing and exploding gradients."""
+
 import numpy as np
 import torch
 from torch import nn

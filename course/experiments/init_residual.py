@@ -1,4 +1,5 @@
 """Lesson 07's experiment: how the spread of activations and gradients changes layer by layer in a deep random net."""
+
 import numpy as np
 import torch
 
@@ -21,7 +22,7 @@ def signal_std_by_layer(depth, std, activation, residual, width=64, batch=64, se
     scale = 1 / np.sqrt(depth // 2) if residual else 1.0
     block_inputs, forward = [], []
     for block in range(depth // layers_per_block):
-        w = unit_weights[block * layers_per_block:(block + 1) * layers_per_block] * std
+        w = unit_weights[block * layers_per_block : (block + 1) * layers_per_block] * std
         block_inputs.append(h)
         h = phi(h + scale * phi(h @ w[0].T) @ w[1].T) if residual else phi(h @ w[0].T)
         forward.append(h.detach().std(correction=0).item())

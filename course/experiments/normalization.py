@@ -1,4 +1,5 @@
 """Lesson 06's experiments: what batch norm's output owes to the batch, and dropout on a net made to overfit."""
+
 import numpy as np
 import torch
 from torch import nn
@@ -36,8 +37,9 @@ def batch_mates_spread(features, batch_sizes, draws=20, seed=1):
     others = np.arange(1, len(features))
     spread = []
     for size in batch_sizes:
-        outputs = [batch_norm_output(features[np.r_[0, rng.choice(others, size - 1, replace=False)]])[0]
-                   for _ in range(draws)]
+        outputs = [
+            batch_norm_output(features[np.r_[0, rng.choice(others, size - 1, replace=False)]])[0] for _ in range(draws)
+        ]
         spread.append(float(np.std(outputs, axis=0).mean()))
     return spread
 
@@ -50,9 +52,15 @@ def dropout_training_curves(dropout_fn, p, data, steps, train_size=256, hidden=2
     ``{"step", "train_loss", "test_loss"}`` (lists; losses in evaluation mode, every `eval_every` steps).
     """
     torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(40, hidden), nn.ReLU(), MaskDropout(dropout_fn, p, seed),
-                          nn.Linear(hidden, hidden), nn.ReLU(), MaskDropout(dropout_fn, p, seed + 1),
-                          nn.Linear(hidden, 10))
+    model = nn.Sequential(
+        nn.Linear(40, hidden),
+        nn.ReLU(),
+        MaskDropout(dropout_fn, p, seed),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
+        MaskDropout(dropout_fn, p, seed + 1),
+        nn.Linear(hidden, 10),
+    )
     x, y = torch.as_tensor(data["x"][:train_size]), torch.as_tensor(data["y"][:train_size])
     x_test, y_test = torch.as_tensor(data["x_test"]), torch.as_tensor(data["y_test"])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)

@@ -1,4 +1,5 @@
 """Lesson 04's experiment: a small MLP trained on MNIST-1D with a given learning rate and momentum at every step."""
+
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -17,8 +18,12 @@ def mlp_training_losses(data, lrs, momenta, hidden=32, batch_size=64, seed=0):
     """
     x, y = np.asarray(data["x"], dtype=np.float64), np.asarray(data["y"])
     inputs, classes, rng = x.shape[1], int(y.max()) + 1, np.random.default_rng(seed)
-    weights = [rng.normal(0, np.sqrt(2 / inputs), (inputs, hidden)), np.zeros(hidden),
-               rng.normal(0, np.sqrt(1 / hidden), (hidden, classes)), np.zeros(classes)]
+    weights = [
+        rng.normal(0, np.sqrt(2 / inputs), (inputs, hidden)),
+        np.zeros(hidden),
+        rng.normal(0, np.sqrt(1 / hidden), (hidden, classes)),
+        np.zeros(classes),
+    ]
     weights = [torch.from_numpy(weight).requires_grad_() for weight in weights]
     batches = rng.integers(0, len(x), (len(lrs), batch_size))
     batch_inputs, batch_labels = torch.from_numpy(x[batches]), torch.from_numpy(y[batches])

@@ -6,6 +6,7 @@ updates its artists in place rather than clearing its axes: re-creating ticks an
 more than the whole computation. Every view is a subclass of `View` (in `base`, with what the views share),
 and only draws: the training runs it shows come from `course.experiments`. One module per lesson.
 """
+
 from ..lessons import LESSONS
 from .adaptive import adaptive_explorer
 from .base import PathExplorer, View, control_values, learning_rate_slider, render_png, view_moves
@@ -23,13 +24,22 @@ from .schedules import schedule_explorer
 VIEWS = {f"{lesson.number} {name}": globals()[name] for lesson in LESSONS for name in lesson.views}
 
 __all__ = [
-    "PathExplorer", "VIEWS", "View", "control_values", "learning_rate_slider", "render_png", "view_moves",
+    "PathExplorer",
+    "VIEWS",
+    "View",
+    "control_values",
+    "learning_rate_slider",
+    "render_png",
+    "view_moves",
     "gradient_flow_explorer",  # 00
     "momentum_explorer",  # 01
     "adaptive_explorer",  # 02
     "batch_norm_explorer",  # 03
     "schedule_explorer",  # 04
-    "clipping_explorers", "clipping_training_explorer", "clipping_vector_explorer",  # 05
-    "dropout_explorer", "norm_explorer",  # 06
+    "clipping_explorers",
+    "clipping_training_explorer",
+    "clipping_vector_explorer",  # 05
+    "dropout_explorer",
+    "norm_explorer",  # 06
     "init_explorer",  # 07
 ]

@@ -1,4 +1,5 @@
 """What the interactive views share: the View base class, rendering, sliders, and trajectories on a 2-D landscape."""
+
 import abc
 import io
 
@@ -145,18 +146,30 @@ class PathExplorer(View):
         self.grid = grid
         width_ratios = (1.4, 1, 1) if show_step_sizes else (1.4, 1)
         figure, (self.path_axes, self.loss_axes, *step_axes) = view_figure(
-            (14.0 if show_step_sizes else 9.5, 3.8), len(width_ratios), width_ratios,
-            left=0.05 if show_step_sizes else 0.07, right=0.98, bottom=0.13, top=0.92, wspace=0.25)
+            (14.0 if show_step_sizes else 9.5, 3.8),
+            len(width_ratios),
+            width_ratios,
+            left=0.05 if show_step_sizes else 0.07,
+            right=0.98,
+            bottom=0.13,
+            top=0.92,
+            wspace=0.25,
+        )
         # Optional third panel: per coordinate, |Δp| / |g|, the learning rate plain gradient descent
         # would need to make the same move; constant for gradient descent, adapted by RMSprop and Adam.
         self.step_size_axes = step_axes[0] if step_axes else None
         self.path_axes.set(xlabel="x", ylabel="y")
-        (self._minimum_marker,) = self.path_axes.plot([], [], marker="*", color="black", markersize=12,
-                                                      linestyle="none", label="minimum")
+        (self._minimum_marker,) = self.path_axes.plot(
+            [], [], marker="*", color="black", markersize=12, linestyle="none", label="minimum"
+        )
         self.loss_axes.set(xlabel="step", ylabel="loss − minimum (log scale)", title="Loss by step", yscale="log")
         if self.step_size_axes is not None:
-            self.step_size_axes.set(xlabel="step", ylabel="effective step size |Δp| / |g| (log)", yscale="log",
-                                    title="Per-coordinate step size (solid x, dashed y)")
+            self.step_size_axes.set(
+                xlabel="step",
+                ylabel="effective step size |Δp| / |g| (log)",
+                yscale="log",
+                title="Per-coordinate step size (solid x, dashed y)",
+            )
         for axes in self._curve_axes():
             axes.set_xlim(0, steps)
             axes.grid(True, which="major", alpha=0.3)
@@ -206,8 +219,9 @@ class PathExplorer(View):
         if self._contours is not None:
             self._contours.remove()
         # zorder below the paths: a new contour set is drawn after the existing lines at equal zorder.
-        self._contours = self.path_axes.contour(xs, ys, np.log1p(surface - surface.min()), levels=15,
-                                                colors="0.75", linewidths=0.8, zorder=1)
+        self._contours = self.path_axes.contour(
+            xs, ys, np.log1p(surface - surface.min()), levels=15, colors="0.75", linewidths=0.8, zorder=1
+        )
         self._minimum_marker.set_data([landscape.minimum[0]], [landscape.minimum[1]])
         self.path_axes.set(xlim=(x_min, x_max), ylim=(y_min, y_max))
         self.path_axes.set_title(f"{self.title}: paths on {landscape.name}")
@@ -219,14 +233,16 @@ class PathExplorer(View):
             line.remove()
         self._path_lines, self._loss_lines, self._step_size_lines = {}, {}, {}
         for color, label in zip(PALETTE, self.paths):
-            (self._path_lines[label],) = self.path_axes.plot([], [], marker="o", markersize=2.5, linewidth=1.3,
-                                                             color=color, label=label)
+            (self._path_lines[label],) = self.path_axes.plot(
+                [], [], marker="o", markersize=2.5, linewidth=1.3, color=color, label=label
+            )
             (self._loss_lines[label],) = self.loss_axes.plot([], [], color=color, label=label)
             if self.step_size_axes is not None:
                 # Solid x, dashed y (the panel's title says so); the labels match the paths' legend.
-                self._step_size_lines[label] = [self.step_size_axes.plot([], [], color=color, linestyle=style,
-                                                                         label=label)[0]
-                                                for style in ("-", "--")]
+                self._step_size_lines[label] = [
+                    self.step_size_axes.plot([], [], color=color, linestyle=style, label=label)[0]
+                    for style in ("-", "--")
+                ]
         self.path_axes.legend(loc="lower right", fontsize=8)
 
 
@@ -283,7 +299,13 @@ def _control_moves(controls, count):
 def learning_rate_slider(value, low=1e-3, high=3.0, description="learning rate"):
     """A log-scale slider for a learning rate between `low` and `high`."""
     return ipywidgets.FloatLogSlider(
-        value=value, base=10, min=np.log10(low), max=np.log10(high), step=0.05,
-        description=description, readout_format=".3g", continuous_update=True,
+        value=value,
+        base=10,
+        min=np.log10(low),
+        max=np.log10(high),
+        step=0.05,
+        description=description,
+        readout_format=".3g",
+        continuous_update=True,
         style={"description_width": "initial"},
     )

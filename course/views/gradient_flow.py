@@ -1,4 +1,5 @@
 """Lesson 00: per-layer gradient norms of a deep MLP (vanishing and exploding gradients)."""
+
 import ipywidgets
 import numpy as np
 import torch
@@ -25,17 +26,29 @@ class GradientFlowExplorer(View):
         self.inputs = torch.randn(batch_size, width, generator=generator)
         self.targets = torch.randint(0, 10, (batch_size,), generator=generator)
         controls = {
-            "depth": ipywidgets.IntSlider(value=20, min=2, max=50, description="hidden layers",
-                                          style={"description_width": "initial"}),
-            "init_scale": ipywidgets.FloatLogSlider(value=1.0, base=10, min=np.log10(0.25), max=np.log10(4.0),
-                                                    step=0.01, description="init scale (std·√fan_in)",
-                                                    readout_format=".3g", style={"description_width": "initial"}),
+            "depth": ipywidgets.IntSlider(
+                value=20, min=2, max=50, description="hidden layers", style={"description_width": "initial"}
+            ),
+            "init_scale": ipywidgets.FloatLogSlider(
+                value=1.0,
+                base=10,
+                min=np.log10(0.25),
+                max=np.log10(4.0),
+                step=0.01,
+                description="init scale (std·√fan_in)",
+                readout_format=".3g",
+                style={"description_width": "initial"},
+            ),
         }
-        options = {"activation": ipywidgets.ToggleButtons(options=["sigmoid", "tanh", "ReLU"], value="tanh",
-                                                          description="activation")}
+        options = {
+            "activation": ipywidgets.ToggleButtons(
+                options=["sigmoid", "tanh", "ReLU"], value="tanh", description="activation"
+            )
+        }
         figure, self.axes = view_figure((9.5, 3.8), left=0.09, right=0.98, bottom=0.14, top=0.9)
-        (self._norm_line,) = self.axes.plot([], [], marker="o", markersize=3, color=PALETTE[0],
-                                            label="‖∂L/∂W‖ of the layer (weight and bias)")
+        (self._norm_line,) = self.axes.plot(
+            [], [], marker="o", markersize=3, color=PALETTE[0], label="‖∂L/∂W‖ of the layer (weight and bias)"
+        )
         self.axes.axhline(1.0, color=PALETTE[6], linewidth=0.8, linestyle=":", label="norm 1")
         self.axes.set(xlabel="layer (1 = next to the input)", ylabel="gradient norm (log scale)", yscale="log")
         self.axes.grid(True, which="major", alpha=0.3)
@@ -47,8 +60,10 @@ class GradientFlowExplorer(View):
         depth, scale = self.controls["depth"].value, self.controls["init_scale"].value
         activation = self.options["activation"].value
         model = deep_mlp(depth, activation, scale, width=self.width, inputs=self.inputs.shape[1])
-        self.norms = np.array(list(self.layer_gradient_norms(model, self.inputs, self.targets,
-                                                             nn.functional.cross_entropy).values()), dtype=float)
+        self.norms = np.array(
+            list(self.layer_gradient_norms(model, self.inputs, self.targets, nn.functional.cross_entropy).values()),
+            dtype=float,
+        )
         layers = np.arange(1, len(self.norms) + 1)
         shown = np.maximum(self.norms, 1e-30)  # a log axis cannot show 0
         self._norm_line.set_data(layers, shown)
@@ -58,10 +73,17 @@ class GradientFlowExplorer(View):
         ratio = self.norms[0] / self.norms[-1] if self.norms[-1] > 0 else np.inf
         # Exploding shows either as a slope towards the input or, for ReLU, as every layer's norm being
         # huge at once: activations and backpropagated errors both grow, and a weight's gradient is their product.
-        trend = ("vanishing" if ratio < 1e-2 else "exploding" if ratio > 1e2 or self.norms.max() > 1e2
-                 else "roughly balanced")
-        self.show(f"First layer {self.norms[0]:.3g}, last layer {self.norms[-1]:.3g}: the first layer's "
-                  f"gradient is {ratio:.3g}× the last layer's (<b>{trend}</b>).")
+        trend = (
+            "vanishing"
+            if ratio < 1e-2
+            else "exploding"
+            if ratio > 1e2 or self.norms.max() > 1e2
+            else "roughly balanced"
+        )
+        self.show(
+            f"First layer {self.norms[0]:.3g}, last layer {self.norms[-1]:.3g}: the first layer's "
+            f"gradient is {ratio:.3g}× the last layer's (<b>{trend}</b>)."
+        )
 
 
 def gradient_flow_explorer(layer_gradient_norms=None):
@@ -69,6 +91,8 @@ def gradient_flow_explorer(layer_gradient_norms=None):
     NotImplementedError)."""
     probe_model = nn.Linear(2, 1)
     rule = implemented_or_reference(
-        layer_gradient_norms, diagnostics.layer_gradient_norms,
-        lambda f: f(probe_model, torch.ones(1, 2), torch.ones(1, 1), nn.functional.mse_loss))
+        layer_gradient_norms,
+        diagnostics.layer_gradient_norms,
+        lambda f: f(probe_model, torch.ones(1, 2), torch.ones(1, 1), nn.functional.mse_loss),
+    )
     return GradientFlowExplorer(rule)

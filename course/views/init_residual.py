@@ -1,4 +1,5 @@
 """Lesson 07: activation scale through depth, plain vs residual, Xavier vs He."""
+
 import ipywidgets
 import numpy as np
 
@@ -14,13 +15,18 @@ class InitExplorer(View):
 
     def __init__(self, std_for, width=64):
         self.std_for, self.width = std_for, width
-        controls = {"depth": ipywidgets.IntSlider(value=30, min=2, max=100, step=2, description="depth",
-                                                  style={"description_width": "initial"})}
-        options = {"init": ipywidgets.ToggleButtons(options=["Xavier", "He"], value="He", description="init"),
-                   "activation": ipywidgets.ToggleButtons(options=["relu", "tanh"], value="relu",
-                                                          description="activation")}
+        controls = {
+            "depth": ipywidgets.IntSlider(
+                value=30, min=2, max=100, step=2, description="depth", style={"description_width": "initial"}
+            )
+        }
+        options = {
+            "init": ipywidgets.ToggleButtons(options=["Xavier", "He"], value="He", description="init"),
+            "activation": ipywidgets.ToggleButtons(options=["relu", "tanh"], value="relu", description="activation"),
+        }
         figure, (self.forward_axes, self.backward_axes) = view_figure(
-            (12.0, 3.6), 2, left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
+            (12.0, 3.6), 2, left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.25
+        )
         self._lines = {}
         for axes, quantity in ((self.forward_axes, "forward"), (self.backward_axes, "backward")):
             for kind, color in (("plain", PALETTE[0]), ("residual", PALETTE[1])):
@@ -41,8 +47,10 @@ class InitExplorer(View):
         std = self.std_for(init, (self.width, self.width))
         key = (depth, init, activation)
         if key not in self._cache:
-            self._cache[key] = {kind: signal_std_by_layer(depth, std, activation, kind == "residual", self.width)
-                                for kind in ("plain", "residual")}
+            self._cache[key] = {
+                kind: signal_std_by_layer(depth, std, activation, kind == "residual", self.width)
+                for kind in ("plain", "residual")
+            }
         self.stds = self._cache[key]
         for kind, (layers, forward, gradient) in self.stds.items():
             # Floor at a tiny value: a signal that has died completely cannot be drawn on a log axis.
@@ -52,9 +60,11 @@ class InitExplorer(View):
             axes.set_xlim(0, depth + 1)
             axes.set_ylim(log_limits(*(self._lines[quantity, kind].get_ydata() for kind in self.stds)))
         plain, residual = self.stds["plain"], self.stds["residual"]
-        self.show(f"{init} init (weight std {std:.3g}), {activation}, {depth} layers: last activation std "
-                  f"plain {plain[1][-1]:.3g} vs residual {residual[1][-1]:.3g}; gradient std at the first "
-                  f"layer plain {plain[2][0]:.3g} vs residual {residual[2][0]:.3g}.")
+        self.show(
+            f"{init} init (weight std {std:.3g}), {activation}, {depth} layers: last activation std "
+            f"plain {plain[1][-1]:.3g} vs residual {residual[1][-1]:.3g}; gradient std at the first "
+            f"layer plain {plain[2][0]:.3g} vs residual {residual[2][0]:.3g}."
+        )
 
 
 def init_explorer(xavier_std=None, he_std=None):

@@ -1,4 +1,5 @@
 """Lesson 01: gradient descent, heavy-ball and Nesterov on an ill-conditioned bowl."""
+
 import ipywidgets
 import numpy as np
 
@@ -22,11 +23,19 @@ def momentum_explorer(gd_step=None, heavy_ball_step=None, nesterov_step=None, st
     nesterov = implemented_or_reference(nesterov_step, sgd.nesterov_step, momentum_probe)
     controls = {
         "lr": learning_rate_slider(0.5),
-        "momentum": ipywidgets.FloatSlider(value=0.8, min=0.0, max=0.99, step=0.01, description="momentum β",
-                                           style={"description_width": "initial"}),
-        "kappa": ipywidgets.FloatLogSlider(value=30.0, base=10, min=0, max=3, step=0.05,
-                                           description="condition κ", readout_format=".3g",
-                                           style={"description_width": "initial"}),
+        "momentum": ipywidgets.FloatSlider(
+            value=0.8, min=0.0, max=0.99, step=0.01, description="momentum β", style={"description_width": "initial"}
+        ),
+        "kappa": ipywidgets.FloatLogSlider(
+            value=30.0,
+            base=10,
+            min=0,
+            max=3,
+            step=0.05,
+            description="condition κ",
+            readout_format=".3g",
+            style={"description_width": "initial"},
+        ),
     }
 
     def optimizers_for(v):
@@ -37,6 +46,6 @@ def momentum_explorer(gd_step=None, heavy_ball_step=None, nesterov_step=None, st
             "Nesterov": lambda p, g, buf: nesterov(p, g, buf, lr, beta),
         }
 
-    return PathExplorer(controls, lambda v: landscapes.quadratic(v["kappa"]), optimizers_for, steps=steps,
-                        title="Momentum")
-
+    return PathExplorer(
+        controls, lambda v: landscapes.quadratic(v["kappa"]), optimizers_for, steps=steps, title="Momentum"
+    )

@@ -1,4 +1,5 @@
 """A multilayer perceptron for MNIST-1D-sized inputs."""
+
 from torch import nn
 
 

@@ -1,4 +1,5 @@
 """Residual blocks and deep MLPs with and without skip connections (lesson 07, and the capstones' ideas in 1-D)."""
+
 import math
 
 from torch import nn
@@ -48,7 +49,14 @@ class DeepMLP(nn.Sequential):
         if depth < 2 or depth % 2:
             raise ValueError(f"depth must be an even number of at least 2, got {depth}")
         blocks = depth // 2
-        make_block = ((lambda: ResidualBlock(width, activation, branch_scale=1 / math.sqrt(blocks))) if residual
-                      else (lambda: PlainBlock(width, activation)))
-        super().__init__(nn.Linear(in_features, width), activation(), *(make_block() for _ in range(blocks)),
-                         nn.Linear(width, classes))
+        make_block = (
+            (lambda: ResidualBlock(width, activation, branch_scale=1 / math.sqrt(blocks)))
+            if residual
+            else (lambda: PlainBlock(width, activation))
+        )
+        super().__init__(
+            nn.Linear(in_features, width),
+            activation(),
+            *(make_block() for _ in range(blocks)),
+            nn.Linear(width, classes),
+        )

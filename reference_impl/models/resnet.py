@@ -8,6 +8,7 @@ channels), so shortcuts add no parameters and residual and plain nets have exact
 The pre-activation variant (He et al., "Identity Mappings in Deep Residual Networks", 2016) moves BN and
 ReLU before each convolution and adds a final BN + ReLU before pooling.
 """
+
 import re
 
 import torch
@@ -23,7 +24,8 @@ PAPER_FORWARD_MULTIPLY_ADDS = {20: 40.6e6, 56: 125.5e6, 110: 252.9e6}
 
 
 class ShortcutA(nn.Module):
-    """Option A shortcut: the identity, or where a block changes shape, x subsampled by `stride` with zero channels appended.
+    """Option A shortcut: the identity, or where a block changes shape, x subsampled by `stride` with zero channels
+    appended.
 
     Parameter-free, so residual nets have the same parameters as plain ones.
     """
@@ -37,7 +39,7 @@ class ShortcutA(nn.Module):
 
     def forward(self, x):
         if self.stride > 1:
-            x = x[:, :, ::self.stride, ::self.stride]
+            x = x[:, :, :: self.stride, :: self.stride]
         if self.extra_channels:
             # F.pad pads the last dimensions first: (W left, W right, H top, H bottom, C front, C back).
             x = F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
@@ -134,10 +136,13 @@ def build_model(name, num_classes=10):
     """A model from its name: ``resnet56``, ``plain56`` or ``preact_resnet56`` (any depth 6n + 2)."""
     match = MODEL_NAME.fullmatch(name)
     if not match:
-        raise ValueError(f"unknown model {name!r}: use resnetD, plainD or preact_resnetD with D = 6n + 2, e.g. resnet56")
+        raise ValueError(
+            f"unknown model {name!r}: use resnetD, plainD or preact_resnetD with D = 6n + 2, e.g. resnet56"
+        )
     preactivation, kind, depth = match.groups()
-    return CifarResNet(int(depth), residual=kind == "resnet", preactivation=bool(preactivation),
-                       num_classes=num_classes)
+    return CifarResNet(
+        int(depth), residual=kind == "resnet", preactivation=bool(preactivation), num_classes=num_classes
+    )
 
 
 def count_parameters(model):
@@ -156,8 +161,9 @@ def forward_multiply_adds(model, image_size=32):
         else:
             total += module.weight.numel()
 
-    hooks = [module.register_forward_hook(count) for module in model.modules()
-             if isinstance(module, (nn.Conv2d, nn.Linear))]
+    hooks = [
+        module.register_forward_hook(count) for module in model.modules() if isinstance(module, (nn.Conv2d, nn.Linear))
+    ]
     was_training = model.training
     try:
         model.eval()

@@ -5,6 +5,7 @@ step carries a random value and a marker; exactly two steps are marked, and the 
 their values. The marked steps can be far from the end, so the error signal must travel back through
 many steps of the recurrence, where it vanishes or explodes.
 """
+
 import torch
 from torch import nn
 

@@ -5,10 +5,11 @@ place; the same function updates NumPy arrays in the lessons and torch tensors i
 also holds the vectorized (foreach) version of its rule where it has one; base.py holds the step loop and the
 switch between the two.
 """
-from .base import RuleOptimizer
-from .sgd import SGD, ema_momentum_step, gd_step, heavy_ball_step, nesterov_step, sgd_update
-from .rmsprop import RMSprop, rmsprop_step, rmsprop_update
+
 from .adam import Adam, AdamW, adam_step, adam_update, adamw_step, adamw_update, amsgrad_step
+from .base import RuleOptimizer
+from .rmsprop import RMSprop, rmsprop_step, rmsprop_update
+from .sgd import SGD, ema_momentum_step, gd_step, heavy_ball_step, nesterov_step, sgd_update
 
 __all__ = [
     "RuleOptimizer",

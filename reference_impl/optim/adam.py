@@ -13,6 +13,7 @@ torch.optim's whole rule for one tensor (`adam_update`, `adamw_update`) and for 
 (`foreach_adam_`, `foreach_adamw_`); the optimizers. State uses torch's keys: ``step`` (t),
 ``exp_avg`` (m), ``exp_avg_sq`` (v) and, with amsgrad, ``max_exp_avg_sq``.
 """
+
 import math
 
 import numpy as np
@@ -117,8 +118,7 @@ class Adam(RuleOptimizer):
     rule = staticmethod(adam_update)
     foreach_rule = staticmethod(foreach_adam_)
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-                 foreach=False):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, foreach=False):
         if lr < 0 or eps < 0 or weight_decay < 0:
             raise ValueError(f"lr, eps and weight_decay must be >= 0, got {lr}, {eps}, {weight_decay}")
         if not all(0 <= beta < 1 for beta in betas):
@@ -133,6 +133,5 @@ class AdamW(Adam):
     rule = staticmethod(adamw_update)
     foreach_rule = staticmethod(foreach_adamw_)
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
-                 foreach=False):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, foreach=False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach)

@@ -2,6 +2,7 @@
 
 Each algorithm's own file holds its math; this one only walks the parameter groups.
 """
+
 import torch
 
 

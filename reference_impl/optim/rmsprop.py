@@ -10,6 +10,7 @@ Read in order: the lesson's rule (`rmsprop_step`); torch.optim.RMSprop's whole r
 tensor (`rmsprop_update`) and for a list of tensors at once (`foreach_rmsprop_`); the optimizer. State uses torch's
 keys: ``step``, ``square_avg`` (v) and, with the options, ``grad_avg`` and ``momentum_buffer``.
 """
+
 import torch
 
 from .base import RuleOptimizer, count_steps, state_tensors
@@ -81,10 +82,13 @@ class RMSprop(RuleOptimizer):
     rule = staticmethod(rmsprop_update)
     foreach_rule = staticmethod(foreach_rmsprop_)
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
-                 foreach=False):
+    def __init__(
+        self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, foreach=False
+    ):
         if lr < 0 or eps < 0 or alpha < 0 or weight_decay < 0 or momentum < 0:
-            raise ValueError(f"lr, alpha, eps, weight_decay and momentum must be >= 0, got "
-                             f"{lr}, {alpha}, {eps}, {weight_decay}, {momentum}")
+            raise ValueError(
+                f"lr, alpha, eps, weight_decay and momentum must be >= 0, got "
+                f"{lr}, {alpha}, {eps}, {weight_decay}, {momentum}"
+            )
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
         super().__init__(params, defaults, foreach=foreach)

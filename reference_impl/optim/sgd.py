@@ -15,6 +15,7 @@ learning rate $\eta / (1-\beta)$.
 Read in order: the lesson's rules (`gd_step`, `ema_momentum_step`, `heavy_ball_step`, `nesterov_step`), then
 torch.optim.SGD's whole rule for one tensor (`sgd_update`: weight decay, then one of them), then the optimizer.
 """
+
 from .base import RuleOptimizer
 
 

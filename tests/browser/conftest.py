@@ -3,13 +3,13 @@
 They need Debian's Chromium (`.ci/run` installs it). Where it is missing the tests are skipped with the reason,
 unless OPTDEEP_REQUIRE_BROWSER=1 (CI sets it), which turns the skip into a failure.
 """
+
 import os
 
 import nbformat
 import pytest
 
 from fixtures.courses import fill_in
-
 from lab_server import ARTIFACTS, CHROMIUM_ARGS, LESSONS, ROOT, LabServer, chromium_executable
 
 

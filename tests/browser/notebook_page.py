@@ -4,6 +4,7 @@ A view is one of course.views' interactive plots: a row of controls above an ima
 readout. Each interaction waits for what the student waits for: a new image from the kernel, then the
 kernel going idle (the readout is written in the same update, just after the image).
 """
+
 import re
 import time
 
@@ -33,9 +34,9 @@ class NotebookPage:
         kernel, and Run All at that moment opens a "Select Kernel" dialog.
         """
         self.page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"ipykernel\) \| Idle$")).wait_for(
-            timeout=timeout_s * 1000)
-        self.panel.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(
-            timeout=timeout_s * 1000)
+            timeout=timeout_s * 1000
+        )
+        self.panel.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(timeout=timeout_s * 1000)
 
     def menu(self, menu, item):
         self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click()
@@ -116,7 +117,10 @@ class View:
         action()
         self.page.wait_for_function(
             f"async (image) => ({IMAGE_DIGEST_JS})(image).then((digest) => digest !== {previous[0]!r})",
-            arg=self.image.element_handle(), timeout=timeout_s * 1000, polling=100)
+            arg=self.image.element_handle(),
+            timeout=timeout_s * 1000,
+            polling=100,
+        )
         return self.settled()
 
     def settled(self, quiet_polls=3, poll_s=0.2, timeout_s=30):
@@ -174,6 +178,7 @@ class View:
     def room_to_the_right(slider):
         """True when the handle is in the left half of its track."""
         handle = slider.locator(".noUi-handle")
-        low, high, now = (float(handle.get_attribute(name))
-                          for name in ("aria-valuemin", "aria-valuemax", "aria-valuenow"))
+        low, high, now = (
+            float(handle.get_attribute(name)) for name in ("aria-valuemin", "aria-valuemax", "aria-valuenow")
+        )
         return now < (low + high) / 2

@@ -3,6 +3,7 @@
 The notebooks are the released lessons with every exercise answered (a student who did the work), run in
 fast mode. Screenshots of each view land in test-artifacts/browser/ for a human to look at.
 """
+
 import nbformat
 import pytest
 
@@ -15,14 +16,22 @@ pytestmark = pytest.mark.browser
 def views_in_source(lesson):
     """How many interactive views the lesson displays: code cells that end by showing `<name>.widget`."""
     notebook = nbformat.read(ROOT / "lessons" / lesson / f"{lesson}.ipynb", as_version=4)
-    return sum(cell.cell_type == "code" and cell.source.strip().splitlines()[-1].endswith(".widget")
-               for cell in notebook.cells if cell.source.strip())
+    return sum(
+        cell.cell_type == "code" and cell.source.strip().splitlines()[-1].endswith(".widget")
+        for cell in notebook.cells
+        if cell.source.strip()
+    )
 
 
 def error_outputs(path):
     notebook = nbformat.read(path, as_version=4)
-    return [f"cell {index}: {output.ename}: {output.evalue}" for index, cell in enumerate(notebook.cells)
-            if cell.cell_type == "code" for output in cell.outputs if output.output_type == "error"]
+    return [
+        f"cell {index}: {output.ename}: {output.evalue}"
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type == "error"
+    ]
 
 
 def move_every_control(view, name):

@@ -1,4 +1,5 @@
 """The JupyterLab a student gets from `make lab`: nbgrader's Validate button, and no tools that cannot work there."""
+
 import re
 
 import pytest
