@@ -453,3 +453,47 @@ def test_public_functions_are_plain_attributes_of_the_package():
         value = vars(checks)[name]
         assert not isinstance(value, types.ModuleType)
         assert callable(value) or name == "STATELESS"
+
+
+def test_forbidding_blocks_the_named_functions_only_inside_and_restores_them():
+    original = torch.nn.utils.clip_grad_norm_
+    with checks.forbidding(["torch.nn.utils.clip_grad_norm_", "torch.nn.functional.dropout"], "clip_grad_norm"):
+        with pytest.raises(
+            AssertionError, match=r"your answer calls torch.nn.utils.clip_grad_norm_, .* clip_grad_norm"
+        ):
+            torch.nn.utils.clip_grad_norm_([], 1.0)
+        with pytest.raises(AssertionError, match="torch.nn.functional.dropout"):
+            torch.nn.Dropout(0.5)(torch.ones(3))  # reached through a module, not named in the answer's text
+    assert torch.nn.utils.clip_grad_norm_ is original
+    assert torch.nn.functional.dropout(torch.ones(3), 0.0).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_forbidding_restores_the_functions_when_the_block_raises():
+    original = np.linalg.norm
+    with pytest.raises(ZeroDivisionError), checks.forbidding(["numpy.linalg.norm"]):
+        raise ZeroDivisionError
+    assert np.linalg.norm is original
+
+
+def test_forbidding_an_unknown_name_says_so():
+    with (
+        pytest.raises(ValueError, match="no_such_module.f names no importable function"),
+        checks.forbidding(["no_such_module.f"]),
+    ):
+        pass
+
+
+def test_a_check_runs_only_the_students_answer_with_the_forbidden_functions_blocked():
+    def reference(x):
+        return np.linalg.norm(x)  # the reference may use what the student may not
+
+    def honest(x):
+        return float(np.sqrt((x**2).sum()))
+
+    def hands_it_over(x):
+        return np.linalg.norm(x)
+
+    x = np.array([3.0, 4.0])
+    checks.check_function(honest, reference, args=(x,), forbidden=["numpy.linalg.norm"])
+    with pytest.raises(AssertionError, match="your answer calls numpy.linalg.norm"):
+        checks.check_function(hands_it_over, reference, args=(x,), forbidden=["numpy.linalg.norm"])

@@ -18,6 +18,7 @@ Layout, one idea a module:
 - compare.py: `first_difference` (where two values first differ: numbers, arrays, tensors, dicts, tuples,
   lists, None), `mistake_hint`, `describe`, `is_close`, `assert_close`;
 - trajectory.py: `check_trajectory`, the one loop every check below runs (record, compare, name the mistake);
+- forbidden.py: `forbidding`, what an answer must not call (every check's `forbidden=`);
 - functions.py: plain functions (`check_function`, `check_function_on_fresh_inputs`, `first_output`);
 - optimizers.py: update rules and torch.optim.Optimizer classes (`check_rule`, `check_rule_with_state`,
   `check_rule_against_torch`, `torch_rule`, `check_optimizer`);
@@ -32,6 +33,7 @@ plain attributes of this module, which the grading kernel's guard (autograder/gr
 """
 
 from .compare import assert_close, describe, first_difference, is_close, mistake_hint
+from .forbidden import forbidding
 from .functions import check_function, check_function_on_fresh_inputs, first_output
 from .in_place import check_in_place, parameter_observations, parameters_from
 from .modules import check_module
@@ -65,6 +67,7 @@ __all__ = [
     "describe",
     "first_difference",
     "first_output",
+    "forbidding",
     "is_close",
     "mistake_hint",
     "parameter_observations",

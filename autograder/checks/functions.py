@@ -3,12 +3,15 @@
 from .trajectory import check_trajectory
 
 
-def check_function(student, reference, *, args=(), kwargs=None, mistakes=None, rtol=1e-6, atol=1e-10, what=None):
+def check_function(
+    student, reference, *, args=(), kwargs=None, mistakes=None, rtol=1e-6, atol=1e-10, what=None, forbidden=()
+):
     """Compare ``student(*args, **kwargs)`` with `reference` called the same way (the same objects).
 
     Results may be numbers, arrays, tensors, tuples, lists, dicts of them or None (see `first_difference`);
     the message names the entry that differs (``the result['suggested_lr']``, ``the result[1]``).
-    `mistakes`: wrong functions with the student's signature.
+    `mistakes`: wrong functions with the student's signature. `forbidden`: dotted names of functions the
+    student's answer must not call (see forbidden.py).
     """
     check_function_on_fresh_inputs(
         student,
@@ -18,10 +21,13 @@ def check_function(student, reference, *, args=(), kwargs=None, mistakes=None, r
         rtol=rtol,
         atol=atol,
         what=what or getattr(student, "__name__", "your function"),
+        forbidden=forbidden,
     )
 
 
-def check_function_on_fresh_inputs(student, reference, *, make_args, mistakes=None, rtol=1e-6, atol=1e-10, what=None):
+def check_function_on_fresh_inputs(
+    student, reference, *, make_args, mistakes=None, rtol=1e-6, atol=1e-10, what=None, forbidden=()
+):
     """`check_function` for functions that change their inputs (e.g. train a model one step).
 
     Every call, the student's, the reference's and each known mistake's, gets fresh, identical inputs
@@ -40,6 +46,7 @@ def check_function_on_fresh_inputs(student, reference, *, make_args, mistakes=No
         mistakes=mistakes,
         rtol=rtol,
         atol=atol,
+        forbidden=forbidden,
     )
 
 

@@ -7,13 +7,16 @@ from .compare import snapshot
 from .trajectory import check_trajectory
 
 
-def check_in_place(student, reference, make_args, *, observe, mistakes=None, rtol=1e-6, atol=1e-10, what=None):
+def check_in_place(
+    student, reference, make_args, *, observe, mistakes=None, rtol=1e-6, atol=1e-10, what=None, forbidden=()
+):
     """Compare what `student` and `reference` return and what they leave in their inputs.
 
     Each is called on fresh inputs ``make_args()`` (a tuple of positional arguments, built identically every
     time); its result and ``observe(args)`` afterwards (a dict {description: array or None} read from the
     inputs, e.g. each parameter's gradient) are compared; an entry may rightly be None (a parameter
-    without a gradient). `mistakes`: wrong functions with the student's signature.
+    without a gradient). `mistakes`: wrong functions with the student's signature. `forbidden`: functions the
+    student's answer must not call (see forbidden.py).
     """
 
     def outcome(function, _count):
@@ -30,6 +33,7 @@ def check_in_place(student, reference, make_args, *, observe, mistakes=None, rto
         rtol=rtol,
         atol=atol,
         why_none="",
+        forbidden=forbidden,
     )
 
 

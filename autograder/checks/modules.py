@@ -19,6 +19,7 @@ def check_module(
     seed=0,
     rtol=1e-6,
     atol=1e-9,
+    forbidden=(),
 ):
     """Run a student's torch module and an expected one side by side and compare everything they produce.
 
@@ -28,7 +29,8 @@ def check_module(
     and backward with the same random upstream gradient; the output, the input's gradient, each
     parameter's gradient and each floating-point buffer of the expected module (e.g. running_mean)
     are compared, first before any step (initial state; both built after seeding torch with `seed`),
-    then after every step. `mistakes`: wrong module classes.
+    then after every step. `mistakes`: wrong module classes. `forbidden`: functions the student's module must
+    not call (see forbidden.py).
     """
     kwargs = kwargs or {}
     what = f"{student_class.__name__}({', '.join([*map(repr, args), *(f'{k}={v!r}' for k, v in kwargs.items())])})"
@@ -61,6 +63,7 @@ def check_module(
         rtol=rtol,
         atol=atol,
         why_none="autograd did not reach it.",
+        forbidden=forbidden,
     )
 
 

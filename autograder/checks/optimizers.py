@@ -24,6 +24,7 @@ def check_rule(
     rtol=1e-6,
     atol=1e-10,
     what=None,
+    forbidden=(),
 ):
     """Run `student` and `reference` side by side from the same start and compare every step.
 
@@ -32,6 +33,7 @@ def check_rule(
     may be an array, None (a buffer before the first step) or a dict, compared entry by entry. `names`
     names the outputs compared, in order (("parameter",) compares the parameter only). `reference` may be
     `torch_rule(...)`, to compare with PyTorch itself. `mistakes`: wrong rules with the student's signature.
+    `forbidden`: functions the student's rule must not call (see forbidden.py).
     """
     what = what or getattr(student, "__name__", "your function")
     check_trajectory(
@@ -44,11 +46,23 @@ def check_rule(
         rtol=rtol,
         atol=atol,
         given_by=reference.__name__ if hasattr(reference, "torch_optimizer") else "",
+        forbidden=forbidden,
     )
 
 
 def check_rule_with_state(
-    student, reference, *, param, grads, hyper=(), state, mistakes=None, rtol=1e-6, atol=1e-10, what=None
+    student,
+    reference,
+    *,
+    param,
+    grads,
+    hyper=(),
+    state,
+    mistakes=None,
+    rtol=1e-6,
+    atol=1e-10,
+    what=None,
+    forbidden=(),
 ):
     """`check_rule` for rules whose state is a dict, as torch.optim keeps it (e.g. ``{"step": 0, "exp_avg": …}``).
 
@@ -66,16 +80,29 @@ def check_rule_with_state(
         rtol=rtol,
         atol=atol,
         what=what,
+        forbidden=forbidden,
     )
 
 
 def check_rule_against_torch(
-    student, optimizer_class, torch_hyper, *, param, grads, hyper=(), state=STATELESS, rtol=1e-6, atol=1e-10, what=None
+    student,
+    optimizer_class,
+    torch_hyper,
+    *,
+    param,
+    grads,
+    hyper=(),
+    state=STATELESS,
+    rtol=1e-6,
+    atol=1e-10,
+    what=None,
+    forbidden=(),
 ):
     """Compare the parameters a pure rule produces with those `optimizer_class(**torch_hyper)` produces.
 
     torch's optimizer runs on a float64 copy of `param` fed the same gradients, so this checks a
-    student's rule against PyTorch itself rather than against our reference.
+    student's rule against PyTorch itself rather than against our reference. `forbidden`: functions the
+    student's rule must not call (see forbidden.py).
     """
     what = what or getattr(student, "__name__", "your function")
     torch_answer = torch_rule(optimizer_class, torch_hyper)
@@ -93,6 +120,7 @@ def check_rule_against_torch(
         rtol=rtol,
         atol=atol,
         given_by=torch_answer.__name__,
+        forbidden=forbidden,
     )
 
 
@@ -178,14 +206,25 @@ def _named_inputs(param, grad, state=None):
 
 
 def check_optimizer(
-    student_class, reference_class, hyper, *, steps=20, seed=0, mistakes=None, rtol=1e-6, atol=1e-9, round_trip_at=None
+    student_class,
+    reference_class,
+    hyper,
+    *,
+    steps=20,
+    seed=0,
+    mistakes=None,
+    rtol=1e-6,
+    atol=1e-9,
+    round_trip_at=None,
+    forbidden=(),
 ):
     """Compare a student's torch optimizer with `reference_class` over `steps` random-gradient steps.
 
     Both are built as ``cls(params, **hyper)`` on identical float64 parameters (one of which never
     receives a gradient) and get the same random gradients. With `round_trip_at`, each optimizer is
     rebuilt from its state_dict at that step, so a state that does not survive saving and loading is
-    caught. `mistakes`: wrong optimizer classes, or callables ``(params, **hyper) -> optimizer``.
+    caught. `mistakes`: wrong optimizer classes, or callables ``(params, **hyper) -> optimizer``. `forbidden`:
+    functions the student's optimizer must not call (see forbidden.py).
     """
 
     def note(index):
@@ -209,6 +248,7 @@ def check_optimizer(
         atol=atol,
         note=note,
         given_by="torch",
+        forbidden=forbidden,
     )
 
 

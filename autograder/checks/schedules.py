@@ -33,12 +33,22 @@ def torch_schedule_values(
 
 
 def check_schedule(
-    student, expected, *, kwargs=None, names=("learning rate",), mistakes=None, rtol=1e-6, atol=1e-12, what=None
+    student,
+    expected,
+    *,
+    kwargs=None,
+    names=("learning rate",),
+    mistakes=None,
+    rtol=1e-6,
+    atol=1e-12,
+    what=None,
+    forbidden=(),
 ):
     """Compare ``student(step, **kwargs)`` with `expected[step]` at every step 0 .. len(expected) - 1.
 
     A schedule returns one number per step, or a tuple named by `names` (e.g. ("learning rate",
-    "momentum")). `mistakes`: wrong schedules with the student's signature.
+    "momentum")). `mistakes`: wrong schedules with the student's signature. `forbidden`: functions the
+    student's schedule must not call (see forbidden.py).
     """
     kwargs = kwargs or {}
     what = what or f"{getattr(student, '__name__', 'your schedule')}({format_hyper(kwargs)})"
@@ -56,6 +66,7 @@ def check_schedule(
         mistakes=mistakes,
         rtol=rtol,
         atol=atol,
+        forbidden=forbidden,
     )
 
 

@@ -4,6 +4,7 @@ derived from the sampling distribution."""
 import numpy as np
 
 from .compare import mistake_hint
+from .forbidden import forbidding
 
 
 def binomial_tolerance(trials, probability, z=5.0):
@@ -23,7 +24,7 @@ def sample_variance_tolerance(count, variance, kurtosis, z=5.0):
     return z * variance * float(np.sqrt((kurtosis - (count - 3) / (count - 1)) / count))
 
 
-def check_statistics(student, *, make_args, statistics, mistakes=None, what=None):
+def check_statistics(student, *, make_args, statistics, mistakes=None, what=None, forbidden=()):
     """Check statistics of a random function's output against their expected values.
 
     ``make_args()`` returns fresh ``(args, kwargs)`` (with a freshly seeded generator), so the student
@@ -31,7 +32,8 @@ def check_statistics(student, *, make_args, statistics, mistakes=None, what=None
     tolerance)``: ``statistic(output)`` is a number that must lie within `tolerance` of `expected`
     (derive the tolerance from the sampling distribution, e.g. `binomial_tolerance`). `mistakes`: wrong
     functions with the student's signature; one whose statistics all lie within the tolerances of the
-    student's is named in the message.
+    student's is named in the message. `forbidden`: functions the student's answer must not call (see
+    forbidden.py).
     """
     what = what or getattr(student, "__name__", "your function")
 
@@ -42,7 +44,8 @@ def check_statistics(student, *, make_args, statistics, mistakes=None, what=None
             raise AssertionError(f"{what} returned None: did you forget to return the result?")
         return {name: float(statistic(output)) for name, (statistic, _expected, _tolerance) in statistics.items()}
 
-    actual = measure(student)
+    with forbidding(forbidden):
+        actual = measure(student)
     for name, (_statistic, expected, tolerance) in statistics.items():
         if abs(actual[name] - expected) <= tolerance:
             continue

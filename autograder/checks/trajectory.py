@@ -2,6 +2,7 @@
 and on the first difference say where it is and which known mistake it looks like."""
 
 from .compare import RETURN_HINT, first_difference, mistake_hint
+from .forbidden import forbidding
 
 
 def check_trajectory(
@@ -17,6 +18,7 @@ def check_trajectory(
     note=lambda index: "",
     why_none=RETURN_HINT,
     given_by="",
+    forbidden=(),
 ):
     """Compare the records ``run(student, None)`` and ``run(reference, None)`` one by one.
 
@@ -24,13 +26,15 @@ def check_trajectory(
     returns its first `count` records (all of them for None): dicts whose keys name what they hold
     (``{"your parameter": …, "your buffer": …}``). A check of a single call is a trajectory of one record.
     The student's answer runs first, so inputs it changes are what the reference then sees, as in the
-    student's notebook.
+    student's notebook. While the student's answer runs, the dotted names in `forbidden` (the ready-made
+    versions of the exercise, see forbidden.py) fail when called.
 
     On the first record that differs this fails with ``"{what}: {when(index)}{difference}{note(index)}"``,
     followed by the first of `mistakes` whose records up to that one equal the student's. `why_none` and
     `given_by` word the difference (see `first_difference`).
     """
-    actual = run(student, None)
+    with forbidding(forbidden):
+        actual = run(student, None)
     expected = run(reference, None)
     differences = (
         record_difference(got, want, rtol, atol, why_none=why_none, given_by=given_by)
