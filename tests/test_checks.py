@@ -42,7 +42,7 @@ def test_a_value_that_differs_is_described_with_what_was_expected():
         "the result is [1. , 2.5], expected [1., 2.]."
     )
     assert checks.first_difference(3.0, 2.0, name="your lr", given_by="torch") == (
-        "your lr is 3., expected 2. as torch gives."
+        "your lr is 3, expected 2 as torch gives."
     )
 
 
@@ -54,6 +54,24 @@ def test_a_shape_that_differs_is_named():
 def test_nan_equals_nan_but_not_a_number():
     assert checks.first_difference(np.array([1.0, np.nan]), np.array([1.0, np.nan])) is None
     assert checks.first_difference(np.array([1.0, np.nan]), np.array([1.0, 2.0])) is not None
+
+
+def test_a_difference_the_description_hides_is_shown_entry_by_entry_with_enough_digits():
+    # Below the printed precision: both arrays print as [1., 2.].
+    assert checks.first_difference(np.array([1.0, 2.0000001]), np.array([1.0, 2.0]), rtol=1e-9) == (
+        "the result is [1., 2.], expected [1., 2.]. The first entry that differs is the result[1]: 2.0000001, "
+        "expected 2."
+    )
+    assert checks.first_difference(0.1000001, 0.1, rtol=1e-9, name="your lr") == (
+        "your lr is 0.1, expected 0.1. To more digits: 0.1000001, expected 0.1."
+    )
+    # Beyond the entries shown: only the first three of a large array are.
+    changed = np.arange(12.0).reshape(3, 4)
+    changed[2, 1] += 0.5
+    assert checks.first_difference(changed, np.arange(12.0).reshape(3, 4)) == (
+        "the result is an array of shape (3, 4) starting [0., 1., 2.], expected an array of shape (3, 4) starting "
+        "[0., 1., 2.]. The first entry that differs is the result[2, 1]: 9.5, expected 9."
+    )
 
 
 def test_describe_shows_small_arrays_and_summarizes_large_ones():
@@ -70,13 +88,13 @@ def test_none_where_a_value_belongs_is_reported_with_a_reason():
         "the gradient is None: autograd did not reach it."
     )
     assert checks.first_difference(None, 1.0, name="the gradient", why_none="") == (
-        "the gradient is None, expected 1.."
+        "the gradient is None, expected 1."
     )
 
 
 def test_none_is_expected_exactly():
     assert checks.first_difference(None, None) is None
-    assert checks.first_difference(0.0, None, name="the gradient") == "the gradient should be None, got 0.."
+    assert checks.first_difference(0.0, None, name="the gradient") == "the gradient should be None, got 0."
 
 
 def test_dict_entries_are_named_by_their_keys():
@@ -114,7 +132,7 @@ def test_nested_values_name_the_innermost_difference():
     expected = {"loss": [1.0, np.nan], "state": ({"step": 2}, np.zeros(2))}
     assert checks.first_difference({"loss": [1.0, np.nan], "state": ({"step": 2}, np.zeros(2))}, expected) is None
     assert checks.first_difference({"loss": [1.0, np.nan], "state": ({"step": 1}, np.zeros(2))}, expected) == (
-        "'step' is 1., expected 2.."
+        "'step' is 1, expected 2."
     )
     assert checks.first_difference({"loss": [1.0], "state": ({"step": 2}, np.zeros(2))}, expected) == (
         "'loss' has 1 values, expected 2."
@@ -174,7 +192,7 @@ def test_the_first_differing_record_is_named_with_when_and_note():
             when=lambda index: f"at step {index}, ",
             note=lambda index: f" (note {index})",
         )
-    assert str(caught.value) == "f: at step 2, your value is 5., expected 2.. (note 2)"
+    assert str(caught.value) == "f: at step 2, your value is 5, expected 2. (note 2)"
 
 
 def test_a_mistake_is_named_when_it_reproduces_the_records_up_to_the_first_difference():
@@ -191,10 +209,40 @@ def test_a_mistake_is_named_when_it_reproduces_the_records_up_to_the_first_diffe
     assert counts == [3]  # run only as far as the first difference
 
 
+def test_a_mistake_is_named_only_when_it_also_reproduces_the_answer_on_a_second_input():
+    # Records of an answer on the check's input (case 0) and on a second, independent one (case 1).
+    def answer(values_by_case):
+        return lambda case, count: [{"your value": v} for v in values_by_case[case][:count]]
+
+    def on(case):
+        return lambda wrong, count: wrong(case, count)
+
+    reference, student = answer([[0.0, 1.0, 2.0], [0.0, 2.0, 4.0]]), answer([[0.0, 1.0, 5.0], [0.0, 2.0, 9.0]])
+    coincides = answer([[0.0, 1.0, 5.0], [0.0, 2.0, 7.0]])  # the same as the student's on the first input only
+    same_mistake = answer([[0.0, 1.0, 5.0], [0.0, 2.0, 9.0]])
+
+    def fails(mistakes, student=student):
+        with pytest.raises(AssertionError) as caught:
+            checks.check_trajectory(on(0), student, reference, what="f", mistakes=mistakes, another_case=on(1))
+        return str(caught.value)
+
+    assert fails({"coincide": coincides}) == "f: your value is 5, expected 2."
+    assert fails({"coincide": coincides, "make the mistake": same_mistake}) == (
+        "f: your value is 5, expected 2. That is what you get if you make the mistake."
+    )
+
+    def fails_on_the_second_input(case, count):
+        if case == 1:
+            raise ValueError("not on this input")
+        return student(case, count)
+
+    assert fails({"make the mistake": same_mistake}, fails_on_the_second_input) == "f: your value is 5, expected 2."
+
+
 def test_a_missing_record_entry_is_reported():
     assert record_difference({"a": 1.0}, {"a": 1.0, "b": 2.0}, 1e-6, 1e-10) == "b is missing."
     assert record_difference({"a": 1.0, "b": None}, {"a": 1.0, "b": 2.0}, 1e-6, 1e-10, why_none="") == (
-        "b is None, expected 2.."
+        "b is None, expected 2."
     )
 
 
@@ -233,6 +281,17 @@ def test_a_rule_that_changes_its_input_in_place_is_reported():
 
     with pytest.raises(AssertionError, match="changed its input `param` in place.*not `param -= lr \\* grad`"):
         rule_trajectory(in_place, P.copy(), GRADS, (0.1,), what="in_place")
+
+
+def test_a_rule_that_returns_nan_is_reported_as_nan_not_as_changing_its_input():
+    # The NaN it returned is the next step's input, unchanged by the rule: NaN equals NaN where both are NaN.
+    with pytest.raises(AssertionError, match=re.escape("nan: after step 1, your parameter is [nan, nan], expected")):
+        checks.check_rule(
+            lambda p, g, lr: p + np.nan * g, lambda p, g, lr: p - lr * g, param=P, grads=GRADS, hyper=(0.1,), what="nan"
+        )
+    assert checks.is_close(np.array([1.0, np.nan]), np.array([1.0, np.nan]))
+    assert not checks.is_close(np.array([1.0, np.nan]), np.array([1.0, 2.0]))
+    assert not checks.is_close(np.array([1.0, 2.0]), np.array([1.0, np.nan]))
 
 
 def test_a_rule_with_state_must_return_a_pair():
@@ -280,6 +339,40 @@ def test_a_dict_state_is_compared_entry_by_entry():
         checks.check_rule_with_state(
             adam_without_second_moment, reference, param=P, grads=GRADS, hyper=(0.1,), state=state
         )
+
+
+def test_check_rule_names_no_mistake_that_only_coincides_on_its_data():
+    # With only negative gradients, stepping by |gradient| looks like adding the gradient; on other data it does not.
+    negative_grads = [np.array([-0.5, -0.25]), np.array([-1.0, -0.5])]
+    mistakes = {"add the gradient instead of subtracting it": lambda p, g, lr: p + lr * g}
+
+    def descend(p, g, lr):
+        return p - lr * g
+
+    def check(student):
+        with pytest.raises(AssertionError) as caught:
+            checks.check_rule(student, descend, param=P, grads=negative_grads, hyper=(0.1,), mistakes=mistakes)
+        return str(caught.value)
+
+    assert check(lambda p, g, lr: p - lr * np.abs(g)).endswith("expected [ 1.05 , -1.975].")
+    assert check(lambda p, g, lr: p + lr * g).endswith(
+        "That is what you get if you add the gradient instead of subtracting it."
+    )
+
+
+def test_check_schedule_names_the_mistake_that_also_gives_the_steps_after_the_first_difference():
+    halved_every_two_steps = [0.5 ** (step // 2) for step in range(8)]
+    halved_once = lambda step: 0.5 ** min(step // 2, 1)  # noqa: E731
+    mistakes = {
+        "halve every four steps from step 2": lambda step: 0.5 ** ((step + 2) // 4),  # as halved_once to step 5
+        "halve only once": halved_once,
+    }
+    with pytest.raises(
+        AssertionError,
+        match=r"^<lambda>\(\): at step 4 your learning rate is 0.5, expected 0.25\. That is what you get if you "
+        r"halve only once\.$",
+    ):
+        checks.check_schedule(halved_once, halved_every_two_steps, mistakes=mistakes)
 
 
 def adam(p, g, s, lr, beta1, beta2, eps, bias_correction=True):
@@ -412,6 +505,67 @@ def test_check_module_reports_a_gradient_autograd_does_not_reach():
         checks.check_module(DetachedLinear, nn.Linear, inputs, training=[True], args=(3, 2))
 
 
+class TwoLayers(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.first, self.second = nn.Linear(width, 4), nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.second(torch.tanh(self.first(x)))
+
+
+class TwoLayersBuiltBackwards(TwoLayers):
+    """TwoLayers with its layers created the other way round, so they draw other initial weights."""
+
+    def __init__(self, width):
+        nn.Module.__init__(self)
+        self.second = nn.Linear(4, 2)
+        self.first = nn.Linear(width, 4)
+
+
+class BackwardsWithoutTanh(TwoLayersBuiltBackwards):
+    def forward(self, x):
+        return self.second(self.first(x))
+
+
+MODULE_INPUTS = [np.random.default_rng(6).normal(size=(5, 3)) for _ in range(3)]
+
+
+def test_check_module_compares_behaviour_not_the_order_layers_are_built_in():
+    checks.check_module(TwoLayersBuiltBackwards, TwoLayers, MODULE_INPUTS, training=[True, False, True], args=(3,))
+    with pytest.raises(
+        AssertionError,
+        match=r"^BackwardsWithoutTanh\(3\): at step 1 \(training mode\), your output is .*"
+        r"That is what you get if you forget the tanh\.$",
+    ):
+        checks.check_module(
+            BackwardsWithoutTanh,
+            TwoLayers,
+            MODULE_INPUTS,
+            training=[True, False, True],
+            args=(3,),
+            mistakes={"forget the tanh": BackwardsWithoutTanh},
+        )
+
+
+def test_check_module_compares_initial_values_that_do_not_depend_on_the_seed_and_shapes_of_the_others():
+    class Scale(nn.Module):
+        def __init__(self, width, start=1.0, bias_width=None):
+            super().__init__()
+            self.weight = nn.Parameter(torch.full((width,), start))
+            self.bias = nn.Parameter(torch.randn(bias_width or width))
+
+        def forward(self, x):
+            return x * self.weight + self.bias
+
+    with pytest.raises(
+        AssertionError, match=re.escape("before any step, your initial weight is [0., 0., 0.], expected [1., 1., 1.].")
+    ):
+        checks.check_module(lambda: Scale(3, start=0.0), lambda: Scale(3), MODULE_INPUTS, training=[True])
+    with pytest.raises(AssertionError, match=re.escape("before any step, your initial bias has shape (1,), expected")):
+        checks.check_module(lambda: Scale(3, bias_width=1), lambda: Scale(3), MODULE_INPUTS, training=[True])
+
+
 def test_check_in_place_compares_the_result_and_the_inputs_afterwards():
     make = checks.parameters_from([np.ones(2), np.zeros(1)], [np.array([3.0, 4.0]), None])
 
@@ -428,7 +582,7 @@ def test_check_in_place_compares_the_result_and_the_inputs_afterwards():
     with pytest.raises(
         AssertionError,
         match=r"^halve_and_forget_to_return: the value returned is None, "
-        r"expected 5\.\.$",
+        r"expected 5\.$",
     ):
         checks.check_in_place(
             halve_and_forget_to_return,
@@ -436,6 +590,25 @@ def test_check_in_place_compares_the_result_and_the_inputs_afterwards():
             lambda: (make(),),
             observe=lambda args: checks.parameter_observations(args[0]),
         )
+
+
+def test_check_in_place_reports_a_nan_where_a_number_was_expected_as_a_difference():
+    make = checks.parameters_from([np.ones(2)], [np.array([3.0, 4.0])])
+    observe = lambda args: checks.parameter_observations(args[0])  # noqa: E731
+
+    def scale(factor):
+        def scale_gradients(parameters):
+            for parameter in parameters:
+                parameter.grad *= factor
+
+        return scale_gradients
+
+    checks.check_in_place(scale(np.nan), scale(np.nan), lambda: (make(),), observe=observe)
+    with pytest.raises(
+        AssertionError,
+        match=re.escape("scale_gradients: the gradient of parameter 0 is [nan, nan], expected [1.5, 2. ]."),
+    ):
+        checks.check_in_place(scale(np.nan), scale(0.5), lambda: (make(),), observe=observe)
 
 
 def test_check_function_passes_a_none_the_reference_also_returns():
@@ -497,3 +670,14 @@ def test_a_check_runs_only_the_students_answer_with_the_forbidden_functions_bloc
     checks.check_function(honest, reference, args=(x,), forbidden=["numpy.linalg.norm"])
     with pytest.raises(AssertionError, match="your answer calls numpy.linalg.norm"):
         checks.check_function(hands_it_over, reference, args=(x,), forbidden=["numpy.linalg.norm"])
+
+
+def test_forbidding_a_function_this_torch_lacks_blocks_nothing_and_raises_nothing():
+    with checks.forbidding(["torch.nn.utils.no_such_function_in_any_torch"]):
+        assert not hasattr(torch.nn.utils, "no_such_function_in_any_torch")
+
+
+def test_a_number_is_described_without_a_trailing_point():
+    with pytest.raises(AssertionError, match=r"the result is 0, expected 1\.$"):
+        checks.check_function(lambda: 0.0, lambda: 1.0, what="f")
+    assert checks.describe(np.float64(0.25)) == "0.25"

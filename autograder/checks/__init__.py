@@ -10,6 +10,20 @@ the student's answer is called: a wrong function for `check_function`, a wrong r
 schedule for `check_schedule`, a wrong Optimizer class for `check_optimizer`, a wrong nn.Module class for
 `check_module`. The check runs each wrong answer on the same inputs as the student's and names the first one
 that gives the same values, up to the first place where the student's answer differs from the reference.
+
+A mistake is named only when it reproduces the student's answer on more than one case, since a wrong answer
+can coincide with another on particular data (only negative gradients, say). The one runner,
+`check_trajectory`, asks each check for a second, independent input of its kind (`another_case`) and
+requires the mistake to give what the student's answer gives there too: for an optimizer or a module, the
+same check under the next seed (other parameters, weights and gradients); for an update rule, a parameter
+and gradients like the given ones, each entry's sign drawn and its size scaled by 0.5 to 2 (zeros kept); for
+a schedule, whose steps are inputs of their own, the steps after the first difference (none when it is the
+last). A check of one call
+on inputs the lesson chose (`check_function`, `check_in_place`, `check_statistics`) has no second input it
+could make without knowing what the inputs mean (a Hessian, a cache, a model): it names a mistake on that
+call, so the lessons give it data on which their catalogued mistakes differ, and tests/test_lesson_mistakes.py
+holds every catalogued mistake to its own description (an earlier one coinciding on the data would be
+named instead). An answer that fails on the second input is named no mistake.
 The catalogues in autograder/mistakes/ hold such wrong answers with each exercise's signature; where a
 lesson checks something built from the answer (``first_output(layer_norm_forward)``), it builds the wrong
 ones the same way.

@@ -10,14 +10,17 @@ RETURN_HINT = "did you forget to return it?"
 def describe(value) -> str:
     """A short, readable rendering of a number or array for a failure message."""
     array = as_float_array(value)  # also tensors that require grad
+    if array.ndim == 0:  # "1", not NumPy's "1." (which reads as a sentence's end)
+        return f"{float(array):.6g}"
     if array.size <= 6:
         return np.array2string(array, precision=5, separator=", ")
     return f"an array of shape {array.shape} starting {np.array2string(array.ravel()[:3], precision=5, separator=', ')}"
 
 
 def is_close(actual, expected, rtol=1e-6, atol=1e-10) -> bool:
+    """Same shape and equal within ``rtol·|expected| + atol``, NaN equal to NaN only where both are NaN."""
     actual, expected = as_float_array(actual), as_float_array(expected)
-    return actual.shape == expected.shape and np.allclose(actual, expected, rtol=rtol, atol=atol)
+    return actual.shape == expected.shape and np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
 
 
 def first_difference(actual, expected, rtol=1e-6, atol=1e-10, *, name="the result", why_none=RETURN_HINT, given_by=""):
@@ -30,7 +33,9 @@ def first_difference(actual, expected, rtol=1e-6, atol=1e-10, *, name="the resul
     - a list (a sequence of like values): `actual` must be a list, tuple or array of the same length;
     - None: `actual` must be None too (a gradient autograd does not reach, say);
     - anything else (numbers, arrays, tensors): compared as float arrays of the same shape, within
-      ``rtol·|expected| + atol``, NaN equal to NaN.
+      ``rtol·|expected| + atol``, NaN equal to NaN only where both are NaN. Where the description of the two
+      (`describe`) does not show the difference, because it is below the printed precision or in an entry
+      not shown, the first entry that differs follows, with its index and as many digits as tell them apart.
     An `actual` of None where a value is expected is reported as ``name is None: why_none``, or with the
     expected value when `why_none` is empty. `given_by` names where the expected values come from
     ("torch" gives "…, expected 0.5 as torch gives.").
@@ -67,8 +72,41 @@ def first_difference(actual, expected, rtol=1e-6, atol=1e-10, *, name="the resul
     if got.shape != want.shape:
         return f"{name} has shape {got.shape}, expected {want.shape}."
     if not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
-        return f"{name} is {describe(got)}, expected {describe(want)}{f' as {given_by} gives' if given_by else ''}."
+        message = f"{name} is {describe(got)}, expected {describe(want)}{f' as {given_by} gives' if given_by else ''}."
+        return message + _first_unequal_entry(got, want, rtol, atol, name)
     return None
+
+
+def _first_unequal_entry(got, want, rtol, atol, name):
+    """The first entry outside the tolerance, to as many digits as show it, when `describe` does not show it.
+
+    That is when it lies beyond the entries described, or looks the same at their precision.
+    """
+    flat_index = int(np.argmax(~np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True).ravel()))
+    shown_got, shown_want = _described_entries(got), _described_entries(want)
+    if flat_index < len(shown_got) and shown_got[flat_index] != shown_want[flat_index]:
+        return ""
+    got_digits, want_digits = _distinct_digits(got.ravel()[flat_index], want.ravel()[flat_index])
+    if got.ndim == 0:
+        return f" To more digits: {got_digits}, expected {want_digits}."
+    index = ", ".join(str(int(i)) for i in np.unravel_index(flat_index, got.shape))
+    return f" The first entry that differs is {name}[{index}]: {got_digits}, expected {want_digits}."
+
+
+def _described_entries(array):
+    """The entries `describe` shows (all of a small array, the first 3 of a large one), each as it writes it."""
+    flat = array.ravel() if array.size <= 6 else array.ravel()[:3]
+    text = np.array2string(flat, precision=5, separator=",", max_line_width=10**9)
+    return [entry.strip() for entry in text.strip("[]").split(",")]
+
+
+def _distinct_digits(got, want):
+    """`got` and `want` written with the fewest significant digits (at least 6) that tell them apart."""
+    for digits in range(6, 18):
+        got_text, want_text = f"{got:.{digits}g}", f"{want:.{digits}g}"
+        if got_text != want_text:
+            return got_text, want_text
+    return repr(float(got)), repr(float(want))
 
 
 def _first_item_difference(actual, expected, differs, name):

@@ -36,6 +36,7 @@ def check_rule(
     `forbidden`: functions the student's rule must not call (see forbidden.py).
     """
     what = what or getattr(student, "__name__", "your function")
+    other_param, other_grads = _another_input(param, grads)
     check_trajectory(
         lambda rule, count: rule_trajectory(rule, param, grads[:count], hyper, state, names, what),
         student,
@@ -46,8 +47,25 @@ def check_rule(
         rtol=rtol,
         atol=atol,
         given_by=reference.__name__ if hasattr(reference, "torch_optimizer") else "",
+        another_case=lambda rule, count: rule_trajectory(
+            rule, other_param, other_grads[:count], hyper, state, names, what
+        ),
         forbidden=forbidden,
     )
+
+
+def _another_input(param, grads):
+    """A second parameter and gradients like the given ones: each entry's size scaled by 0.5 to 2, its sign drawn.
+
+    Zeros stay zeros and sizes stay alike (a gradient much smaller than eps stays so), the rest is new.
+    """
+    rng = np.random.default_rng(0)
+
+    def like(array):
+        array = np.asarray(array, dtype=float)
+        return array * rng.choice([-1.0, 1.0], size=array.shape) * rng.uniform(0.5, 2.0, size=array.shape)
+
+    return like(param), [like(grad) for grad in grads]
 
 
 def check_rule_with_state(
@@ -163,6 +181,7 @@ def rule_trajectory(rule, param, grads, hyper=(), state=STATELESS, names=("param
         result = rule(*args, *hyper)
         after = _named_inputs(*args)
         for name, original in before.items():
+            # Exactly equal, NaN where the input held NaN included (a NaN returned earlier is not a change).
             if name not in after or not is_close(after[name], original, rtol=0, atol=0):
                 example = (
                     "`m = beta1 * m + …`, not `m *= beta1`"
@@ -235,10 +254,13 @@ def check_optimizer(
             "state in self.state[p] so it is saved and restored."
         )
 
+    def run(seed_of_case):
+        return lambda optimizer_class, count: optimizer_trajectory(
+            optimizer_class, hyper, count or steps, seed_of_case, round_trip_at
+        )
+
     check_trajectory(
-        lambda optimizer_class, count: optimizer_trajectory(
-            optimizer_class, hyper, count or steps, seed, round_trip_at
-        ),
+        run(seed),
         student_class,
         reference_class,
         what=f"{student_class.__name__}({format_hyper(hyper)})",
@@ -248,6 +270,7 @@ def check_optimizer(
         atol=atol,
         note=note,
         given_by="torch",
+        another_case=run(seed + 1),  # other parameters and gradients
         forbidden=forbidden,
     )
 

@@ -53,12 +53,12 @@ def check_schedule(
     kwargs = kwargs or {}
     what = what or f"{getattr(student, '__name__', 'your schedule')}({format_hyper(kwargs)})"
 
-    def values(schedule, count):
-        outputs = (_outputs(schedule(step, **kwargs), names, what, step) for step in range(count or len(expected)))
+    def values(schedule, steps):
+        outputs = (_outputs(schedule(step, **kwargs), names, what, step) for step in steps)
         return [{f"your {name}": value for name, value in zip(names, values_at_step)} for values_at_step in outputs]
 
     check_trajectory(
-        values,
+        lambda schedule, count: values(schedule, range(count or len(expected))),
         student,
         lambda step, **_kwargs: expected[step],
         what=what,
@@ -66,6 +66,8 @@ def check_schedule(
         mistakes=mistakes,
         rtol=rtol,
         atol=atol,
+        # Each step is an input of its own: the second case is the steps after those compared first.
+        another_case=lambda schedule, count: values(schedule, range(count, len(expected))),
         forbidden=forbidden,
     )
 

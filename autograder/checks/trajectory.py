@@ -18,6 +18,7 @@ def check_trajectory(
     note=lambda index: "",
     why_none=RETURN_HINT,
     given_by="",
+    another_case=None,
     forbidden=(),
 ):
     """Compare the records ``run(student, None)`` and ``run(reference, None)`` one by one.
@@ -30,8 +31,11 @@ def check_trajectory(
     versions of the exercise, see forbidden.py) fail when called.
 
     On the first record that differs this fails with ``"{what}: {when(index)}{difference}{note(index)}"``,
-    followed by the first of `mistakes` whose records up to that one equal the student's. `why_none` and
-    `given_by` word the difference (see `first_difference`).
+    followed by the first of `mistakes` that reproduces the student's answer on every case the check has:
+    its records up to that one equal the student's, and, where the check can make a second, independent input
+    (``another_case(answer, count)``: an answer's first `count` records on it, count being the number compared
+    on the first), its records there equal the student's too. `why_none` and `given_by` word the difference
+    (see `first_difference`).
     """
     with forbidding(forbidden):
         actual = run(student, None)
@@ -43,14 +47,27 @@ def check_trajectory(
     index, difference = next(((index, found) for index, found in enumerate(differences) if found), (0, None))
     if difference is None:
         return
+    message = f"{what}: {when(index)}{difference}{note(index)}"
+    count = index + 1
+    cases = [(run, actual[:count])]
+    if mistakes and another_case is not None:
+        try:
+            with forbidding(forbidden):
+                cases.append((another_case, another_case(student, count)))
+        except Exception:  # noqa: BLE001 (an answer that fails on the second input reproduces no mistake there)
+            raise AssertionError(message) from None
 
     def reproduces(wrong):
-        records = run(wrong, index + 1)
-        return len(records) == index + 1 and all(
-            record_difference(got, want, rtol, atol) is None for got, want in zip(actual, records)
-        )
+        return all(_same_records(records, case(wrong, count), rtol, atol) for case, records in cases)
 
-    raise AssertionError(f"{what}: {when(index)}{difference}{note(index)}" + mistake_hint(mistakes, reproduces))
+    raise AssertionError(message + mistake_hint(mistakes, reproduces))
+
+
+def _same_records(actual, records, rtol, atol):
+    """Whether `records` are as many as `actual` and each equals the matching one within tolerance."""
+    return len(records) == len(actual) and all(
+        record_difference(got, want, rtol, atol) is None for got, want in zip(actual, records)
+    )
 
 
 def record_difference(actual, expected, rtol, atol, **wording):
