@@ -15,6 +15,8 @@ MISTAKES = {lesson.name: importlib.import_module(f"autograder.mistakes.{lesson.m
 EXERCISES = [
     (lesson, exercise, answers) for lesson, module in MISTAKES.items() for exercise, answers in module.EXERCISES.items()
 ]
+# A lesson module's tables that are not catalogues of wrong answers fed to EXERCISES.
+NOT_CATALOGUES = ("EXERCISES", "MUST_NOT_CALL", "HANDED_OVER")
 KNOWN_MISTAKES = [
     pytest.param(lesson, exercise, name, description, wrong, id=f"{lesson[:2]}-{exercise}: {description[:40]}")
     for lesson, exercise, answers in EXERCISES
@@ -29,7 +31,7 @@ def test_every_catalogue_is_fed_to_a_graded_cell_and_holds_wrong_answers(lesson)
     catalogues = {
         name
         for name, value in vars(module).items()
-        if name.isupper() and name != "EXERCISES" and isinstance(value, dict)
+        if name.isupper() and name not in NOT_CATALOGUES and isinstance(value, dict)
     }
     fed = {
         name
@@ -75,3 +77,19 @@ def test_an_unanswered_exercise_fails_its_graded_cell(lesson, exercise, answers)
     stubs = {name: Unanswered if name[0].isupper() else unanswered for name in answers}
     with pytest.raises(NotImplementedError):
         run_graded_cell(lesson, exercise, stubs)
+
+
+HANDED_OVER = [
+    pytest.param(lesson, exercise, name, wrong, id=f"{lesson[:2]}-{exercise}: hands it over")
+    for lesson, module in MISTAKES.items()
+    for exercise, answers in getattr(module, "HANDED_OVER", {}).items()
+    for name, wrong in answers.items()
+]
+
+
+@pytest.mark.parametrize("lesson, exercise, name, wrong", HANDED_OVER)
+def test_an_answer_calling_what_its_exercise_must_not_fails_naming_the_call(lesson, exercise, name, wrong):
+    """The run-time block (checks' forbidden=): right values, but a call to one of MUST_NOT_CALL[exercise]."""
+    names = "|".join(re.escape(called) for called in MISTAKES[lesson].MUST_NOT_CALL[exercise])
+    with pytest.raises(AssertionError, match=f"your answer calls ({names}),"):
+        run_graded_cell(lesson, exercise, {name: wrong})

@@ -1,12 +1,23 @@
-"""Lesson 02 (adaptive optimizers): plausible wrong answers to each exercise.
+"""Lesson 02 (adaptive optimizers): plausible wrong answers to each exercise, and what each must not call.
 
 Each dict maps a description that completes "That is what you get if you ..." to a rule with the
 exercise's signature that makes exactly that mistake.
 """
 
+import numpy as np
 import torch
 
+from reference_impl.optim import adam as reference_adam
+
 from . import optimizer_ignoring
+from .momentum import (
+    answer_key_optimizer,
+    dropping_the_loss,
+    ignoring_the_closure,
+    keeping_state_under,
+    reading_hyperparameters_once,
+    replacing_the_parameters,
+)
 
 
 def _rmsprop(p, g, v, lr, alpha, eps, average=None, scale=None):
@@ -31,6 +42,8 @@ RMSPROP = {
         p - lr * g / (v**0.5 + eps),
         a * v + (1 - a) * g * g,
     ),
+    "convert the inputs to NumPy arrays (np.asarray): on torch tensors the rule must return "
+    "tensors": lambda p, g, v, lr, a, eps: _rmsprop(np.asarray(p), np.asarray(g), np.asarray(v), lr, a, eps),
 }
 
 
@@ -92,6 +105,15 @@ OPTIMIZER = {
     "ignore weight_decay": optimizer_ignoring(torch.optim.AdamW, weight_decay=0.0),
     "ignore eps (use the default 1e-8)": optimizer_ignoring(torch.optim.AdamW, eps=1e-8),
     "ignore betas (use the default (0.9, 0.999))": optimizer_ignoring(torch.optim.AdamW, betas=(0.9, 0.999)),
+    "read the hyperparameters once, when the optimizer is built, instead of from self.param_groups at every step "
+    "(a scheduler's changes to group['lr'] are then ignored)": reading_hyperparameters_once(torch.optim.AdamW),
+    "never call the closure (step(closure) calls it, under torch.enable_grad(), and returns its "
+    "loss)": ignoring_the_closure(torch.optim.AdamW),
+    "call the closure but return None instead of its loss": dropping_the_loss(torch.optim.AdamW),
+    "give each parameter new memory (p.data = new_p) instead of writing into it (p.copy_(new_p)): whatever shares "
+    "the parameter's memory misses the step": replacing_the_parameters(torch.optim.AdamW),
+    "keep the moments under other names than torch's 'exp_avg' and 'exp_avg_sq' (torch.optim.AdamW cannot then "
+    "go on from your state_dict)": keeping_state_under(torch.optim.AdamW, {"exp_avg": "m", "exp_avg_sq": "v"}),
 }
 
 
@@ -103,3 +125,40 @@ EXERCISES = {
     "adamw_step": {"adamw_step": ADAMW},
     "optimizer": {"AdamW": OPTIMIZER},
 }
+
+# What each exercise's answer must not call: the ready-made versions of what it asks for, in the answer key and
+# in torch. The hidden tests block them while the answer runs (checks' forbidden=); the integrity scan flags them.
+_TORCH_ADAM = (
+    "torch.optim.Adam",
+    "torch.optim.adam.Adam",
+    "torch.optim.AdamW",
+    "torch.optim.adamw.AdamW",
+    "torch.optim._functional.adam",
+    "torch.optim._functional.adamw",
+)
+
+_ADAM_RULES = answer_key_optimizer("adam", "adam_step", "adam_update")
+_ADAMW_RULES = answer_key_optimizer("adam", "adamw_step", "adamw_update")
+MUST_NOT_CALL = {
+    "rmsprop_step": (
+        *answer_key_optimizer("rmsprop", "rmsprop_step", "rmsprop_update"),
+        "torch.optim.RMSprop",
+        "torch.optim.rmsprop.RMSprop",
+        "torch.optim._functional.rmsprop",
+    ),
+    "adam_step": (*_ADAM_RULES, *_ADAMW_RULES, *_TORCH_ADAM),
+    "first_step": (*_ADAM_RULES, *_TORCH_ADAM),
+    "adamw_step": (*_ADAM_RULES, *_ADAMW_RULES, *_TORCH_ADAM),
+    "optimizer": (
+        *answer_key_optimizer("adam", "Adam", "AdamW"),
+        "reference_impl.optim.adam.foreach_adam_",
+        "reference_impl.optim.adam.foreach_adamw_",
+        *_ADAM_RULES,
+        *_ADAMW_RULES,
+        *_TORCH_ADAM,
+    ),
+}
+
+# Answers that hand their exercise to one of MUST_NOT_CALL, right values and all: the graded cell must fail them
+# naming the function they call ("your answer calls …"), which proves the run-time block.
+HANDED_OVER = {"adam_step": {"adam_step": lambda *args: reference_adam.adam_step(*args)}}

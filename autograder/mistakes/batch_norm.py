@@ -1,13 +1,19 @@
-"""Lesson 03 (batch norm): plausible wrong answers to each exercise.
+"""Lesson 03 (batch norm): plausible wrong answers to each exercise, and what each exercise must not call.
 
 Each dict maps a description that completes "That is what you get if you ..." to a function (or,
 for the module, a class) with the exercise's signature that makes exactly that mistake.
+
+The graded cells block the names in MUST_NOT_CALL while an answer runs as the student's, and
+test_lesson_mistakes runs these wrong answers as the student's: so they reach the answer key's backward pass
+through a name bound here at import, which the block does not replace. Only the answer in HANDED_OVER calls a
+blocked name.
 """
 
 import numpy as np
 import torch
 
 from reference_impl import norms
+from reference_impl.norms import batch_norm_backward as _reference_backward
 
 
 def _per_channel(ndim):
@@ -33,6 +39,12 @@ def _forward(x, gamma, beta, eps=1e-5, *, ddof=0, eps_inside_root=True, axes=Non
     }
 
 
+def _normalizing_x_in_place(x, gamma, beta, eps):
+    out, cache = _forward(x, gamma, beta, eps)
+    x[...] = cache["x_hat"]
+    return out, cache
+
+
 FORWARD = {
     "normalize with the unbiased variance (dividing by N − 1; PyTorch normalizes with the biased one)": lambda x, gamma, beta, eps=1e-5: (
         _forward(x, gamma, beta, eps, ddof=1)
@@ -45,6 +57,10 @@ FORWARD = {
     ),
     "forget the scale and shift (return x̂ instead of γ·x̂ + β)": lambda x, gamma, beta, eps=1e-5: _forward(
         x, gamma, beta, eps, affine=False
+    ),
+    "ignore the eps argument (always using 1e-5)": lambda x, gamma, beta, eps=1e-5: _forward(x, gamma, beta),
+    "normalize x in place (x -= mean, x *= 1/σ), changing the caller's array, instead of into a new array": (
+        lambda x, gamma, beta, eps=1e-5: _normalizing_x_in_place(x, gamma, beta, eps)
     ),
 }
 
@@ -61,19 +77,19 @@ def _stats_as_constants(dout, cache):
 
 
 def _without_gamma(dout, cache):
-    _dx, dgamma, dbeta = norms.batch_norm_backward(dout, cache)
+    _dx, dgamma, dbeta = _reference_backward(dout, cache)
     x_hat, inv_std, _dx_hat, axes = _backward_parts(dout, cache)
     dx = inv_std * (dout - dout.mean(axis=axes, keepdims=True) - x_hat * (dout * x_hat).mean(axis=axes, keepdims=True))
     return dx, dgamma, dbeta
 
 
 def _zero_affine_gradients(dout, cache):
-    dx, dgamma, dbeta = norms.batch_norm_backward(dout, cache)
+    dx, dgamma, dbeta = _reference_backward(dout, cache)
     return dx, np.zeros_like(dgamma), np.zeros_like(dbeta)
 
 
 def _dgamma_without_x_hat(dout, cache):
-    dx, _dgamma, dbeta = norms.batch_norm_backward(dout, cache)
+    dx, _dgamma, dbeta = _reference_backward(dout, cache)
     return dx, dbeta.copy(), dbeta
 
 
@@ -83,12 +99,19 @@ def _without_mean_path(dout, cache):
     return dx, (dout * x_hat).sum(axis=axes), dout.sum(axis=axes)
 
 
+def _scaling_dout_in_place(dout, cache):
+    gradients = _reference_backward(dout, cache)
+    dout *= cache["gamma"].reshape(_per_channel(dout.ndim))  # dx̂ = dout; dx̂ *= γ
+    return gradients
+
+
 BACKWARD = {
     "treat the batch mean and variance as constants (dx = γ·dout/σ, forgetting that they depend on x)": _stats_as_constants,
     "drop the gradient through the batch mean (the − mean(dx̂) term)": _without_mean_path,
     "forget the factor γ in dx (use dout where dx̂ = γ·dout belongs)": _without_gamma,
     "return zeros for the gradients of gamma and beta": _zero_affine_gradients,
     "compute dgamma as Σ dout, like dbeta, instead of Σ dout·x̂": _dgamma_without_x_hat,
+    "scale dout by γ in place (dx̂ = dout; dx̂ *= γ), changing the caller's dout": _scaling_dout_in_place,
 }
 
 
@@ -108,6 +131,7 @@ def _batch_norm(
     update_in_eval=False,
     batch_stats_in_eval=False,
     eps_inside_root=True,
+    in_place=False,
 ):
     """The exercise's batch_norm(...) -> (out, running_mean, running_var) with one detail changeable."""
     out, cache = _forward(x, gamma, beta, eps, ddof=ddof_normalize, eps_inside_root=eps_inside_root)
@@ -116,6 +140,9 @@ def _batch_norm(
     keep = momentum if reverse_momentum else 1 - momentum
     new_mean = keep * running_mean + (1 - keep) * batch_mean
     new_var = keep * running_var + (1 - keep) * batch_var
+    if training and in_place:
+        running_mean[...], running_var[...] = new_mean, new_var
+        return out, running_mean, running_var
     if training:
         return out, new_mean, new_var
     if not batch_stats_in_eval:
@@ -145,6 +172,8 @@ RUNNING = {
         batch_stats_in_eval=True
     ),
     "add eps outside the square root (σ + ε instead of √(σ² + ε))": _variant(eps_inside_root=False),
+    "update running_mean and running_var in place (running_mean *= 1 - momentum, ...) instead of returning new "
+    "arrays": _variant(in_place=True),
 }
 
 
@@ -200,6 +229,35 @@ class _AffineWithoutGradients(norms.BatchNorm):
         self.register_buffer("bias", torch.zeros(num_features))
 
 
+class _StatisticsAsPlainAttributes(norms.BatchNorm):
+    """Right values, but running_mean and running_var are plain attributes: not in state_dict(), and left in
+    float32 by .double() (which the comparisons in float64 barely notice)."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__(num_features, eps, momentum)
+        del self.running_mean, self.running_var
+        self.running_mean, self.running_var = torch.zeros(num_features), torch.ones(num_features)
+
+
+class _StatisticsInTheGraph(_WrongBatchNorm):
+    """Right values, but the running statistics are updated outside torch.no_grad(): they become part of the
+    autograd graph, which the next evaluation step then tries to backpropagate through."""
+
+    def forward(self, x):
+        if self.training:
+            axes = norms.reduction_axes(x.dim())
+            self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * x.mean(dim=axes)
+            self.running_var = (1 - self.momentum) * self.running_var + self.momentum * x.var(dim=axes)
+        return self._normalize(x, (self.running_mean, self.running_var))
+
+
+class _HandingOverToTorch(norms.BatchNorm):
+    def forward(self, x):
+        return torch.nn.functional.batch_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, self.training, self.momentum, self.eps
+        )
+
+
 MODULE = {
     "update the running statistics in evaluation mode too (they must only change in training mode)": _module_variant(
         "UpdatesInEval", update_in_eval=True
@@ -219,8 +277,39 @@ MODULE = {
         "EpsOutsideRoot", eps_inside_root=False
     ),
     "keep gamma and beta as plain tensors instead of nn.Parameter (they get no gradient and are not trained)": _AffineWithoutGradients,
+    "keep running_mean and running_var as plain tensor attributes instead of buffers registered with "
+    "register_buffer (not saved in state_dict(), not moved by .to() or .double())": _StatisticsAsPlainAttributes,
+    "update the running statistics outside torch.no_grad(), so that they become part of the autograd graph": (
+        _StatisticsInTheGraph
+    ),
 }
 
+# Torch's and the answer key's ready-made versions of each exercise: a graded cell fails an answer that calls one.
+# Nothing the answer key's own answer calls is among them (batch_norm calls batch_norm_forward, say), so that it
+# passes the hidden tests as a student's answer (tests/test_norms.py).
+_TORCH_BATCH_NORM = (
+    "torch.nn.functional.batch_norm",
+    "torch.batch_norm",
+    "torch.native_batch_norm",
+    "torch.nn.BatchNorm1d",
+    "torch.nn.modules.BatchNorm1d",
+    "torch.nn.modules.batchnorm.BatchNorm1d",
+)
+MUST_NOT_CALL = {
+    "forward": (*_TORCH_BATCH_NORM, "reference_impl.norms.batch_norm_forward", "reference_impl.norms.batch_norm"),
+    "backward": (
+        *_TORCH_BATCH_NORM,
+        "reference_impl.norms.batch_norm_backward",
+        "reference_impl.norms.batch_norm_backward_staged",
+    ),
+    "running_stats": (*_TORCH_BATCH_NORM, "reference_impl.norms.batch_norm"),
+    "module": (*_TORCH_BATCH_NORM, "reference_impl.norms.BatchNorm"),
+    "gradient_scale": (),
+}
+
+# Answers that hand their exercise to one of MUST_NOT_CALL, right values and all: the graded cell must fail them
+# naming the function they call ("your answer calls …"), which proves the run-time block.
+HANDED_OVER = {"module": {"BatchNorm": _HandingOverToTorch}}
 
 # The graded cell of each exercise, the answers it tests and their known mistakes:
 # tests/test_lesson_mistakes.py feeds every mistake to the lesson's own graded cell.

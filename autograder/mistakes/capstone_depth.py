@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reference_impl.models.resnet import STAGE_WIDTHS, BasicBlock, conv3x3
+from reference_impl.models.resnet import STAGE_WIDTHS, BasicBlock, CifarResNet, conv3x3
 
 
 def _shortcut(x, out_channels, stride, *, subsample=lambda x, s: x[:, :, ::s, ::s], pad_front=False):
@@ -126,6 +126,36 @@ PARAMETER_COUNT = {
     ),
     "leave out the final linear layer's bias": lambda n: _count(n, fc_bias=False),
     "count n convolutions a stage instead of 2n (a block has two)": lambda n: _count(n, convolutions_per_block=1),
+    "return a float (e.g. from a true division /) instead of an int": lambda n: float(_count(n)),
+}
+
+# What each exercise's answer must not call, checked while it runs (checks' `forbidden=`) and in its text
+# (autograder/grading/integrity.py): the answer key's ready-made versions of what it asks for; parameter_count
+# counts with a formula, so it must not build a network and ask it for its parameters either.
+_NETWORK_READY_MADE = (
+    "reference_impl.models.CifarResNet",
+    "reference_impl.models.resnet.CifarResNet",
+    "reference_impl.models.build_model",
+    "reference_impl.models.resnet.build_model",
+)
+MUST_NOT_CALL = {
+    "shortcut": ("reference_impl.models.ShortcutA", "reference_impl.models.resnet.ShortcutA"),
+    "block": ("reference_impl.models.resnet.BasicBlock",),
+    "network": (*_NETWORK_READY_MADE, "reference_impl.models.resnet.BasicBlock"),
+    "parameter_count": (
+        *_NETWORK_READY_MADE,
+        "reference_impl.models.count_parameters",
+        "reference_impl.models.resnet.count_parameters",
+        "torch.nn.Module.parameters",
+        "torch.nn.Module.named_parameters",
+    ),
+}
+
+# Answers that hand their exercise to one of MUST_NOT_CALL, right values and all: the graded cell must fail them
+# naming the function they call ("your answer calls …"), which proves the run-time block. This one builds the
+# network to count its parameters, as the exercise says not to.
+HANDED_OVER = {
+    "parameter_count": {"parameter_count": lambda n: sum(p.numel() for p in CifarResNet(6 * n + 2).parameters())}
 }
 
 # The graded cell of each exercise, the answers it tests and their known mistakes:

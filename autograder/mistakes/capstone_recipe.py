@@ -8,6 +8,8 @@ import math
 
 import torch
 
+from reference_impl import clipping as answer_key_clipping
+
 from . import clipping
 
 
@@ -25,6 +27,44 @@ def _wrong(sgd=_sgd, adamw=_adam):
     return lambda parameters, config: (sgd if config["name"] == "sgd" else adamw)(parameters, config)
 
 
+def _stepping_as_built(optimizer):
+    """`optimizer` stepping with the hyperparameters it was built with, whatever its param_groups hold by then:
+    what an optimizer class does that copies lr and momentum into attributes in __init__."""
+    built = [{key: value for key, value in group.items() if key != "params"} for group in optimizer.param_groups]
+    step = optimizer.step
+
+    def step_as_built(closure=None):
+        scheduled = [{key: group[key] for key in values} for group, values in zip(optimizer.param_groups, built)]
+        for group, values in zip(optimizer.param_groups, built):
+            group.update(values)
+        try:
+            return step(closure)
+        finally:
+            for group, values in zip(optimizer.param_groups, scheduled):
+                group.update(values)
+
+    optimizer.step = step_as_built
+    return optimizer
+
+
+def _with_step(change_step):
+    """The right optimizer, its step(closure) replaced by change_step(step) (a wrong use of the closure)."""
+
+    def make(parameters, config):
+        optimizer = _wrong()(parameters, config)
+        optimizer.step = change_step(optimizer.step)
+        return optimizer
+
+    return make
+
+
+def _loss_dropped(step):
+    def step_returning_nothing(closure=None):
+        step(closure)
+
+    return step_returning_nothing
+
+
 MAKE_OPTIMIZER = {
     "ignore weight_decay": _wrong(
         sgd=lambda p, c: _sgd(p, c, weight_decay=0.0), adamw=lambda p, c: _adam(p, c, weight_decay=0.0)
@@ -33,11 +73,30 @@ MAKE_OPTIMIZER = {
     "use Adam with L2 weight decay (torch.optim.Adam) instead of AdamW's decoupled decay": _wrong(
         adamw=lambda p, c: _adam(p, c, optimizer_class=torch.optim.Adam)
     ),
+    "ignore eps (leaving AdamW's default 1e-8)": _wrong(
+        adamw=lambda p, c: _adam(p, {key: value for key, value in c.items() if key != "eps"})
+    ),
+    "read lr and momentum once, when the optimizer is built, instead of from param_groups at every step (a "
+    "schedule's changes are then ignored)": lambda parameters, config: _stepping_as_built(_wrong()(parameters, config)),
+    "ignore the closure in step(closure) (torch's step calls it and returns its loss)": _with_step(
+        lambda step: lambda closure=None: step()
+    ),
+    "call the closure in step(closure) without returning its loss": _with_step(_loss_dropped),
 }
 
 
-def _lr(step, peak_lr, total_steps, warmup_steps, *, warmup_from_zero=False, cosine_over_all=False, linear=False):
-    if step < warmup_steps:
+def _lr(
+    step,
+    peak_lr,
+    total_steps,
+    warmup_steps,
+    *,
+    warmup_from_zero=False,
+    cosine_over_all=False,
+    linear=False,
+    warmup_through_its_end=False,
+):
+    if step < warmup_steps or (warmup_through_its_end and step == warmup_steps):
         return peak_lr * (step if warmup_from_zero else step + 1) / warmup_steps
     start, length = (0, total_steps) if cosine_over_all else (warmup_steps, total_steps - warmup_steps)
     fraction = (step - start) / length
@@ -52,18 +111,24 @@ LR_AT = {
         step, **kw, cosine_over_all=True
     ),
     "decay linearly instead of along a cosine": lambda step, **kw: _lr(step, **kw, linear=True),
+    "use the warm-up formula at step warmup_steps too (step <= warmup_steps instead of <)": lambda step, **kw: _lr(
+        step, **kw, warmup_through_its_end=True
+    ),
 }
 
+# Lesson 05's wrong answers, less those about the arguments this exercise's signature leaves out.
 CLIP_GRAD_NORM = {
-    description: wrong for description, wrong in clipping.CLIP_GRAD_NORM.items() if "norm_type" not in description
+    description: wrong
+    for description, wrong in clipping.CLIP_GRAD_NORM.items()
+    if not any(argument in description for argument in ("norm_type", "error_if_nonfinite", "RuntimeError"))
 }
 
 
-def _time(history, target, key="val_accuracy", cumulative=True):
+def _time(history, target, key="val_accuracy", cumulative=True, reached=lambda value, target: value >= target):
     total = 0.0
     for row in history:
         total = total + row["seconds"] if cumulative else row["seconds"]
-        if row[key] >= target:
+        if reached(row[key], target):
             return total
     return None
 
@@ -78,6 +143,43 @@ TIME_TO_ACCURACY = {
     "use the training accuracy instead of the validation accuracy": lambda history, target: _time(
         history, target, key="train_accuracy"
     ),
+    "count an epoch only when its validation accuracy is above the target (> instead of >=)": lambda history, target: (
+        _time(history, target, reached=lambda value, target: value > target)
+    ),
+}
+
+# What each exercise's answer must not call, checked while it runs (checks' `forbidden=`) and in its text
+# (autograder/grading/integrity.py): torch's and the answer key's ready-made versions of what it asks for.
+# make_optimizer may build torch.optim.SGD and AdamW, as the solution does, or the student's own classes.
+MUST_NOT_CALL = {
+    "make_optimizer": (
+        "reference_impl.optim.SGD",
+        "reference_impl.optim.sgd.SGD",
+        "reference_impl.optim.Adam",
+        "reference_impl.optim.AdamW",
+        "reference_impl.optim.adam.Adam",
+        "reference_impl.optim.adam.AdamW",
+    ),
+    "lr_at": (
+        "torch.optim.lr_scheduler.LinearLR",
+        "torch.optim.lr_scheduler.CosineAnnealingLR",
+        "torch.optim.lr_scheduler.SequentialLR",
+        "torch.optim.lr_scheduler.ChainedScheduler",
+        "reference_impl.schedules.cosine_annealing_lr",
+        "reference_impl.schedules.anneal",
+        "reference_impl.schedules.with_warmup",
+        "reference_impl.schedules.join",
+    ),
+    "clip_grad_norm": clipping.MUST_NOT_CALL["clip_grad_norm"],
+    "time_to_accuracy": (),
+}
+
+# Answers that hand their exercise to one of MUST_NOT_CALL, right values and all: the graded cell must fail them
+# naming the function they call ("your answer calls …"), which proves the run-time block.
+HANDED_OVER = {
+    "clip_grad_norm": {
+        "clip_grad_norm": lambda parameters, max_norm: answer_key_clipping.clip_grad_norm(parameters, max_norm)
+    }
 }
 
 # The graded cell of each exercise, the answers it tests and their known mistakes:
