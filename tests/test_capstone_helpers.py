@@ -7,6 +7,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+from test_train_resnet import three_step_run
 
 from capstone.__main__ import main as command_line
 from capstone.cifar10 import load_cifar10, split_validation, synthetic_cifar10
@@ -164,28 +165,7 @@ def test_exact_resume_with_an_injected_optimizer_schedule_and_clipping(tmp_path)
 
 def test_the_command_line_trains_exactly_as_a_call_of_train(tmp_path):
     write_cifar10_like(tmp_path, images_per_batch=20)
-    assert (
-        command_line(
-            [
-                "--model",
-                "resnet8",
-                "--recipe",
-                "fast",
-                "--steps",
-                "3",
-                "--batch-size",
-                "32",
-                "--data-dir",
-                str(tmp_path),
-                "--out-dir",
-                str(tmp_path / "run"),
-                "--device",
-                "cpu",
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert command_line(three_step_run(tmp_path, tmp_path / "run", "--device", "cpu")) == 0
     from_command_line = json.loads((tmp_path / "run" / "results.json").read_text())
 
     data = load_cifar10(tmp_path)

@@ -167,30 +167,17 @@ def test_nan_loss_stops_with_a_clear_message():
     assert trainer.step == 2  # noticed at the first check, without reading the loss back every step
 
 
+def three_step_run(data_dir, out_dir, *more):
+    """The command-line arguments of a three-step run of resnet8 with the "fast" recipe, quietly, then `more`."""
+    run = ["--model", "resnet8", "--recipe", "fast", "--steps", "3", "--batch-size", "32", "--no-progress"]
+    return [*run, "--data-dir", str(data_dir), "--out-dir", str(out_dir), *more]
+
+
 def test_cli_trains_on_a_local_archive(tmp_path):
     write_cifar10_like(tmp_path, images_per_batch=20)  # the folder format: no checksum to pass
     out = tmp_path / "run"
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "capstone",
-            "--model",
-            "resnet8",
-            "--recipe",
-            "fast",
-            "--steps",
-            "3",
-            "--batch-size",
-            "32",
-            "--data-dir",
-            str(tmp_path),
-            "--out-dir",
-            str(out),
-            "--no-progress",
-            "--validation-size",
-            "20",
-        ],
+        [sys.executable, "-m", "capstone", *three_step_run(tmp_path, out, "--validation-size", "20")],
         cwd=ROOT,
         capture_output=True,
         text=True,

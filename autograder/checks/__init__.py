@@ -35,12 +35,13 @@ Layout, one idea a module:
 - forbidden.py: `forbidding`, what an answer must not call (every check's `forbidden=`);
 - functions.py: plain functions (`check_function`, `check_function_on_fresh_inputs`, `first_output`);
 - optimizers.py: update rules and torch.optim.Optimizer classes (`check_rule`, `check_rule_with_state`,
-  `check_rule_against_torch`, `torch_rule`, `check_optimizer`);
+  `check_rule_against_torch`, `torch_rule`, `check_optimizer`, `check_optimizer_in_training_loop`);
 - modules.py: torch modules (`check_module`);
 - schedules.py: learning-rate schedules (`check_schedule`, `torch_schedule_values`);
 - statistics.py: random functions (`check_statistics`, `binomial_tolerance`, `sample_variance_tolerance`);
 - in_place.py: functions that change their inputs (`check_in_place`, `parameters_from`,
-  `parameter_observations`).
+  `parameter_observations`, and wrappers of a gradient-clipping answer: `held_gradients`,
+  `through_a_generator`, `returns_a_tensor`).
 
 Notebooks import this package, so it imports nothing heavier than NumPy and torch. The public functions are
 plain attributes of this module, which the grading kernel's guard (autograder/grading/kernel_guard.py) protects.
@@ -49,11 +50,19 @@ plain attributes of this module, which the grading kernel's guard (autograder/gr
 from .compare import assert_close, describe, first_difference, is_close, mistake_hint
 from .forbidden import forbidding
 from .functions import check_function, check_function_on_fresh_inputs, first_output
-from .in_place import check_in_place, parameter_observations, parameters_from
+from .in_place import (
+    check_in_place,
+    held_gradients,
+    parameter_observations,
+    parameters_from,
+    returns_a_tensor,
+    through_a_generator,
+)
 from .modules import check_module
 from .optimizers import (
     STATELESS,
     check_optimizer,
+    check_optimizer_in_training_loop,
     check_rule,
     check_rule_against_torch,
     check_rule_with_state,
@@ -72,6 +81,7 @@ __all__ = [
     "check_in_place",
     "check_module",
     "check_optimizer",
+    "check_optimizer_in_training_loop",
     "check_rule",
     "check_rule_against_torch",
     "check_rule_with_state",
@@ -82,11 +92,14 @@ __all__ = [
     "first_difference",
     "first_output",
     "forbidding",
+    "held_gradients",
     "is_close",
     "mistake_hint",
     "parameter_observations",
     "parameters_from",
+    "returns_a_tensor",
     "sample_variance_tolerance",
+    "through_a_generator",
     "torch_rule",
     "torch_schedule_values",
 ]

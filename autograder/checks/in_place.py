@@ -62,3 +62,29 @@ def parameter_observations(parameters):
         observed[f"the gradient of parameter {index}"] = snapshot(parameter.grad)
         observed[f"parameter {index}"] = snapshot(parameter)
     return observed
+
+
+def held_gradients(clip):
+    """`clip` returning the gradient tensors a caller (an optimizer, say) held before the call: an answer that
+    changes each p.grad in place changes them too, one that replaces p.grad leaves them as they were.
+
+    `clip` is called as ``clip(parameters, *settings)``; wrap the student's answer, the reference and each
+    mistake alike and compare them with `check_in_place`.
+    """
+
+    def clip_and_read_held(parameters, *settings):
+        held = [p.grad for p in parameters]
+        clip(parameters, *settings)
+        return held
+
+    return clip_and_read_held
+
+
+def through_a_generator(clip):
+    """`clip` handed the parameters as a generator, as model.parameters() hands them."""
+    return lambda parameters, *settings: clip((p for p in parameters), *settings)
+
+
+def returns_a_tensor(function):
+    """`function` returning 1.0 when it returns a torch.Tensor and 0.0 otherwise (a check of its return type)."""
+    return lambda *args: float(isinstance(function(*args), torch.Tensor))

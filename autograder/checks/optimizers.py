@@ -5,7 +5,7 @@ import copy
 import numpy as np
 import torch
 
-from .compare import format_hyper, is_close
+from .compare import RETURN_HINT, format_hyper, is_close
 from .trajectory import check_trajectory
 
 STATELESS = object()  # marks an update rule without state, e.g. gd_step(param, grad, lr)
@@ -273,6 +273,96 @@ def check_optimizer(
         another_case=run(seed + 1),  # other parameters and gradients
         forbidden=forbidden,
     )
+
+
+def check_optimizer_in_training_loop(
+    student_class,
+    reference_class,
+    hyper,
+    *,
+    what,
+    steps=6,
+    closure=False,
+    through_views=False,
+    set_to_none=True,
+    between_steps=None,
+    mistakes=None,
+    forbidden=(),
+    why_none=RETURN_HINT,
+):
+    """Compare a student's torch optimizer with `reference_class` after each step of a short training loop.
+
+    Both are built as ``cls(groups, **hyper)`` over two float64 parameters in two groups, the first with half
+    the lr, and trained `steps` steps on a weighted sum of squares; the parameters are compared after each
+    step. The options exercise what a real loop relies on: with `closure`, step(closure) computes the
+    gradients, and the number of closure calls and what step returned are compared too; with
+    set_to_none=False, zero_grad() zeroes each .grad in place and backward adds into it; with
+    `through_views`, the parameters are read through p.detach(), which shares their memory.
+    ``between_steps(optimizer, step)`` runs after each step (changing param_groups as a scheduler does, say)
+    and returns the optimizer to go on with, or None where none can: the parameters are None from then on,
+    and `why_none` says why. `what` names the loop in the failure message; `mistakes`: wrong optimizer
+    classes; `forbidden`: functions the student's optimizer must not call (see forbidden.py).
+    """
+    options = {
+        "closure": closure,
+        "through_views": through_views,
+        "set_to_none": set_to_none,
+        "between_steps": between_steps,
+    }
+    check_trajectory(
+        lambda optimizer_class, count: _training_loop(optimizer_class, hyper, count or steps, **options),
+        student_class,
+        reference_class,
+        what=what,
+        when=_after_step,
+        mistakes=mistakes,
+        given_by="torch",
+        why_none=why_none,
+        forbidden=forbidden,
+    )
+
+
+def _training_loop(optimizer_class, hyper, steps, *, closure, through_views, set_to_none, between_steps):
+    """The records of `check_optimizer_in_training_loop`: the parameters after each step and, with `closure`,
+    the closure's calls so far and what step(closure) returned."""
+    generator = torch.Generator().manual_seed(0)
+    params = [torch.randn(shape, generator=generator, dtype=torch.float64, requires_grad=True) for shape in [3, 4]]
+    weights = [torch.rand(param.shape, generator=generator, dtype=torch.float64) + 0.5 for param in params]
+    optimizer = optimizer_class([{"params": params[:1], "lr": hyper["lr"] / 2}, {"params": params[1:]}], **hyper)
+    watched = [param.detach() for param in params] if through_views else params
+    closure_calls = 0
+
+    def loss_and_gradients():
+        nonlocal closure_calls
+        closure_calls += 1
+        if not torch.is_grad_enabled():
+            raise AssertionError(
+                "step(closure) runs the closure with gradients disabled: call it inside torch.enable_grad(), "
+                "as torch.optim does."
+            )
+        optimizer.zero_grad(set_to_none=set_to_none)
+        loss = sum((weight * param**2).sum() for weight, param in zip(weights, params))
+        loss.backward()
+        return loss
+
+    records = []
+    for step in range(1, steps + 1):
+        if optimizer is None:
+            records.append(dict.fromkeys(records[-1]))
+            continue
+        if closure:
+            returned = optimizer.step(loss_and_gradients)
+            record = {
+                "the number of closure calls so far": closure_calls,
+                "the value step(closure) returned": returned,
+            }
+        else:
+            loss_and_gradients()
+            optimizer.step()
+            record = {}
+        records.append({**record, **{f"parameter {i}": value.detach().clone() for i, value in enumerate(watched)}})
+        optimizer = between_steps(optimizer, step) if between_steps else optimizer
+    return records
 
 
 def optimizer_trajectory(optimizer_class, hyper, steps, seed, round_trip_at=None):

@@ -9,15 +9,7 @@ import torch
 
 from reference_impl.optim import adam as reference_adam
 
-from . import optimizer_ignoring
-from .momentum import (
-    answer_key_optimizer,
-    dropping_the_loss,
-    ignoring_the_closure,
-    keeping_state_under,
-    reading_hyperparameters_once,
-    replacing_the_parameters,
-)
+from . import answer_key_optimizer, breaking_the_step_contract, keeping_state_under, optimizer_ignoring
 
 
 def _rmsprop(p, g, v, lr, alpha, eps, average=None, scale=None):
@@ -105,13 +97,7 @@ OPTIMIZER = {
     "ignore weight_decay": optimizer_ignoring(torch.optim.AdamW, weight_decay=0.0),
     "ignore eps (use the default 1e-8)": optimizer_ignoring(torch.optim.AdamW, eps=1e-8),
     "ignore betas (use the default (0.9, 0.999))": optimizer_ignoring(torch.optim.AdamW, betas=(0.9, 0.999)),
-    "read the hyperparameters once, when the optimizer is built, instead of from self.param_groups at every step "
-    "(a scheduler's changes to group['lr'] are then ignored)": reading_hyperparameters_once(torch.optim.AdamW),
-    "never call the closure (step(closure) calls it, under torch.enable_grad(), and returns its "
-    "loss)": ignoring_the_closure(torch.optim.AdamW),
-    "call the closure but return None instead of its loss": dropping_the_loss(torch.optim.AdamW),
-    "give each parameter new memory (p.data = new_p) instead of writing into it (p.copy_(new_p)): whatever shares "
-    "the parameter's memory misses the step": replacing_the_parameters(torch.optim.AdamW),
+    **breaking_the_step_contract(torch.optim.AdamW),
     "keep the moments under other names than torch's 'exp_avg' and 'exp_avg_sq' (torch.optim.AdamW cannot then "
     "go on from your state_dict)": keeping_state_under(torch.optim.AdamW, {"exp_avg": "m", "exp_avg_sq": "v"}),
 }

@@ -10,12 +10,12 @@ import torch
 
 from reference_impl import clipping as answer_key_clipping
 
-from . import clipping
+from . import clipping, dropping_the_loss, ignoring_the_closure, reading_hyperparameters_once
 
 
-def _sgd(parameters, config, **changes):
+def _sgd(parameters, config, optimizer_class=torch.optim.SGD, **changes):
     hyper = {key: config[key] for key in ("lr", "momentum", "weight_decay", "nesterov") if key in config}
-    return torch.optim.SGD(parameters, **{**hyper, **changes})
+    return optimizer_class(parameters, **{**hyper, **changes})
 
 
 def _adam(parameters, config, optimizer_class=torch.optim.AdamW, **changes):
@@ -27,42 +27,12 @@ def _wrong(sgd=_sgd, adamw=_adam):
     return lambda parameters, config: (sgd if config["name"] == "sgd" else adamw)(parameters, config)
 
 
-def _stepping_as_built(optimizer):
-    """`optimizer` stepping with the hyperparameters it was built with, whatever its param_groups hold by then:
-    what an optimizer class does that copies lr and momentum into attributes in __init__."""
-    built = [{key: value for key, value in group.items() if key != "params"} for group in optimizer.param_groups]
-    step = optimizer.step
-
-    def step_as_built(closure=None):
-        scheduled = [{key: group[key] for key in values} for group, values in zip(optimizer.param_groups, built)]
-        for group, values in zip(optimizer.param_groups, built):
-            group.update(values)
-        try:
-            return step(closure)
-        finally:
-            for group, values in zip(optimizer.param_groups, scheduled):
-                group.update(values)
-
-    optimizer.step = step_as_built
-    return optimizer
-
-
-def _with_step(change_step):
-    """The right optimizer, its step(closure) replaced by change_step(step) (a wrong use of the closure)."""
-
-    def make(parameters, config):
-        optimizer = _wrong()(parameters, config)
-        optimizer.step = change_step(optimizer.step)
-        return optimizer
-
-    return make
-
-
-def _loss_dropped(step):
-    def step_returning_nothing(closure=None):
-        step(closure)
-
-    return step_returning_nothing
+def _breaking(builder):
+    """The right optimizer, of the class builder(torch's class) makes: one part of torch's contract broken."""
+    return _wrong(
+        sgd=lambda p, c: _sgd(p, c, optimizer_class=builder(torch.optim.SGD)),
+        adamw=lambda p, c: _adam(p, c, optimizer_class=builder(torch.optim.AdamW)),
+    )
 
 
 MAKE_OPTIMIZER = {
@@ -77,11 +47,9 @@ MAKE_OPTIMIZER = {
         adamw=lambda p, c: _adam(p, {key: value for key, value in c.items() if key != "eps"})
     ),
     "read lr and momentum once, when the optimizer is built, instead of from param_groups at every step (a "
-    "schedule's changes are then ignored)": lambda parameters, config: _stepping_as_built(_wrong()(parameters, config)),
-    "ignore the closure in step(closure) (torch's step calls it and returns its loss)": _with_step(
-        lambda step: lambda closure=None: step()
-    ),
-    "call the closure in step(closure) without returning its loss": _with_step(_loss_dropped),
+    "schedule's changes are then ignored)": _breaking(reading_hyperparameters_once),
+    "ignore the closure in step(closure) (torch's step calls it and returns its loss)": _breaking(ignoring_the_closure),
+    "call the closure in step(closure) without returning its loss": _breaking(dropping_the_loss),
 }
 
 

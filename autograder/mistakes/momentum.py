@@ -1,14 +1,14 @@
 """Lesson 01 (momentum): plausible wrong answers to each exercise, and what each exercise must not call.
 
 Each dict maps a description that completes "That is what you get if you ..." to a rule with the
-exercise's signature that makes exactly that mistake. The wrong optimizers of a torch.optim.Optimizer exercise
-(lesson 02's too) are built by the functions below from torch's own class, each breaking one part of the contract.
+exercise's signature that makes exactly that mistake. The wrong optimizers of the torch.optim.Optimizer exercise
+are built by the package's builders (autograder/mistakes/__init__.py) from torch's own class.
 """
 
 import numpy as np
 import torch
 
-from . import optimizer_ignoring
+from . import answer_key_optimizer, breaking_the_step_contract, keeping_state_under, optimizer_ignoring
 
 GD_STEP = {
     "add the gradient instead of subtracting it (p + lr·g)": lambda p, g, lr: p + lr * g,
@@ -75,77 +75,6 @@ NESTEROV = {
 }
 
 
-def reading_hyperparameters_once(optimizer_class):
-    """`optimizer_class` stepping with the hyperparameters it was built with, whatever param_groups says later."""
-
-    class HyperparametersFromInit(optimizer_class):
-        def __init__(self, params, **hyper):
-            super().__init__(params, **hyper)
-            self.initial_groups = [dict(group) for group in self.param_groups]
-
-        def step(self, closure=None):
-            current, self.param_groups = self.param_groups, [dict(group) for group in self.initial_groups]
-            try:
-                return super().step(closure)
-            finally:
-                self.param_groups = current
-
-    return HyperparametersFromInit
-
-
-def ignoring_the_closure(optimizer_class):
-    """`optimizer_class` whose step(closure) never calls the closure."""
-
-    class ClosureIgnored(optimizer_class):
-        def step(self, closure=None):
-            return super().step()
-
-    return ClosureIgnored
-
-
-def dropping_the_loss(optimizer_class):
-    """`optimizer_class` whose step(closure) calls the closure but returns None."""
-
-    class LossDropped(optimizer_class):
-        def step(self, closure=None):
-            super().step(closure)
-
-    return LossDropped
-
-
-def replacing_the_parameters(optimizer_class):
-    """`optimizer_class` giving each parameter new memory (p.data = new_p) instead of writing into it in place."""
-
-    class DataReplaced(optimizer_class):
-        def step(self, closure=None):
-            for group in self.param_groups:
-                for p in group["params"]:
-                    p.data = p.data.clone()  # torch's step then writes into this new memory only
-            return super().step(closure)
-
-    return DataReplaced
-
-
-def keeping_state_under(optimizer_class, names):
-    """`optimizer_class` keeping each parameter's state under other names than torch's (`names`: torch's -> its own)."""
-
-    class StateRenamed(optimizer_class):
-        def step(self, closure=None):
-            self.rename({own: torch_name for torch_name, own in names.items()})
-            try:
-                return super().step(closure)
-            finally:
-                self.rename(names)
-
-        def rename(self, new_names):
-            for state in self.state.values():
-                for old, new in new_names.items():
-                    if old in state:
-                        state[new] = state.pop(old)
-
-    return StateRenamed
-
-
 class _FirstBufferIsTheGradient(torch.optim.SGD):
     """torch.optim.SGD keeping p.grad itself as a parameter's first momentum buffer, where torch keeps a copy."""
 
@@ -169,13 +98,7 @@ OPTIMIZER = {
     "ignore nesterov": optimizer_ignoring(torch.optim.SGD, nesterov=False),
     "ignore dampening": optimizer_ignoring(torch.optim.SGD, dampening=0.0),
     "ignore momentum": optimizer_ignoring(torch.optim.SGD, momentum=0.0),
-    "read the hyperparameters once, when the optimizer is built, instead of from self.param_groups at every step "
-    "(a scheduler's changes to group['lr'] are then ignored)": reading_hyperparameters_once(torch.optim.SGD),
-    "never call the closure (step(closure) calls it, under torch.enable_grad(), and returns its "
-    "loss)": ignoring_the_closure(torch.optim.SGD),
-    "call the closure but return None instead of its loss": dropping_the_loss(torch.optim.SGD),
-    "give each parameter new memory (p.data = new_p) instead of writing into it (p.copy_(new_p)): whatever shares "
-    "the parameter's memory misses the step": replacing_the_parameters(torch.optim.SGD),
+    **breaking_the_step_contract(torch.optim.SGD),
     "keep p.grad itself as the first momentum buffer (torch stores a copy: when backward then adds into .grad in "
     "place, your buffer changes with it)": _FirstBufferIsTheGradient,
     "keep the momentum buffer under another name than torch's 'momentum_buffer' (torch.optim.SGD cannot then go "
@@ -196,14 +119,6 @@ EXERCISES = {
 # What each exercise's answer must not call: the ready-made versions of what it asks for, in the answer key and
 # in torch. The hidden tests block them while the answer runs (checks' forbidden=); the integrity scan flags them.
 _TORCH_SGD = ("torch.optim.SGD", "torch.optim.sgd.SGD", "torch.optim._functional.sgd")
-
-
-def answer_key_optimizer(module, *names):
-    """The dotted names of the answer key's `names` in reference_impl.optim.<module>, and as reference_impl.optim
-    re-exports them: a function is blocked under the name the answer reaches it by."""
-    return tuple(f"reference_impl.optim.{where}{name}" for name in names for where in (f"{module}.", ""))
-
-
 _SGD_RULE = answer_key_optimizer("sgd", "sgd_update")
 MUST_NOT_CALL = {
     "gd_step": (*answer_key_optimizer("sgd", "gd_step"), *_SGD_RULE, *_TORCH_SGD),

@@ -297,7 +297,7 @@ def _control_moves(controls, count):
 
 
 def learning_rate_slider(value, low=1e-3, high=3.0, description="learning rate"):
-    """A log-scale slider for a learning rate between `low` and `high`."""
+    """A log-scale slider between `low` and `high`: a learning rate's unless `description` names another value."""
     return ipywidgets.FloatLogSlider(
         value=value,
         base=10,

@@ -170,18 +170,6 @@ def schedule_explorer(
             style={"description_width": "initial"},
         )
 
-    def log_slider(description, value, low, high):
-        return ipywidgets.FloatLogSlider(
-            value=value,
-            base=10,
-            min=np.log10(low),
-            max=np.log10(high),
-            step=0.05,
-            description=description,
-            readout_format=".3g",
-            style={"description_width": "initial"},
-        )
-
     def lr_curve(schedule_of_step):
         return np.array([schedule_of_step(step) for step in step_numbers], dtype=float), None
 
@@ -250,8 +238,8 @@ def schedule_explorer(
             {
                 "max_lr": lr_slider(0.5),
                 "pct_start": float_slider("pct_start", 0.3, 0.05, 0.5, 0.05),
-                "div_factor": log_slider("div_factor", 25.0, 1.0, 1e3),
-                "final_div_factor": log_slider("final_div_factor", 1e4, 1.0, 1e5),
+                "div_factor": learning_rate_slider(25.0, 1.0, 1e3, description="div_factor"),
+                "final_div_factor": learning_rate_slider(1e4, 1.0, 1e5, description="final_div_factor"),
             },
             {
                 "anneal": ipywidgets.ToggleButtons(options=["cos", "linear"], description="anneal"),
