@@ -87,9 +87,7 @@ def test_none_where_a_value_belongs_is_reported_with_a_reason():
     assert checks.first_difference(None, 1.0, name="the gradient", why_none="autograd did not reach it.") == (
         "the gradient is None: autograd did not reach it."
     )
-    assert checks.first_difference(None, 1.0, name="the gradient", why_none="") == (
-        "the gradient is None, expected 1."
-    )
+    assert checks.first_difference(None, 1.0, name="the gradient", why_none="") == ("the gradient is None, expected 1.")
 
 
 def test_none_is_expected_exactly():
