@@ -30,3 +30,8 @@ c.OverwriteCells.add_missing_cells = True
 # Keep a runaway print loop from bloating the graded notebook and its feedback page.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
+# Warnings are shown, never scored: grading turns a graded cell's stderr into output nbgrader does not score
+# (autograder/grading/stderr_output.py). Validate (JupyterLab's button, `nbgrader validate`) runs a fixed list of
+# nbgrader's steps, so it is told through its kernel instead: there sys.stderr is sys.stdout, and Validate passes a
+# notebook that only warns, as grading scores it in full. Set under Validator, it leaves grading's kernel alone.
+c.Validator.Execute.extra_arguments = ["--IPKernelApp.exec_lines=__import__('sys').stderr = __import__('sys').stdout"]

@@ -9,10 +9,13 @@ feedback pages come out.
   an endless loop inside one exercise, and a file that is not JSON.
 - The status rules (autograder/grading/status.py) are checked on their own, on records made here,
   in milliseconds.
+- Warnings are shown, never scored (autograder/grading/stderr_output.py): a correct toy answer that warns
+  keeps its points and shows its warning in the feedback page, one that raises scores 0; Validate agrees.
 """
 
 import copy
 import csv
+import re
 import signal
 import subprocess
 import sys
@@ -22,14 +25,17 @@ import psutil
 import pytest
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+from nbgrader.utils import determine_grade
+from nbgrader.validator import Validator
 
-from autograder.build import REPO_ROOT, build_lessons
+from autograder.build import REPO_ROOT, build_lessons, load_nbgrader_config
 from autograder.grading.execute_step import ExecuteFailure, RecordingExecute, autograde_options
 from autograder.grading.nbgrader_run import AutogradeOutcome
 from autograder.grading.records import GradingRun, Submission
 from autograder.grading.sandbox import KernelExit, Limits
 from autograder.grading.status import autograde_status
-from fixtures.courses import fill_in, make_toy_course
+from autograder.grading.stderr_output import UnscoredStderr
+from fixtures.courses import fill_in, make_toy_course, toy_solution
 
 
 def grade(submissions, out, *options, course_root=REPO_ROOT):
@@ -145,6 +151,83 @@ def test_toy_class_every_status(tmp_path):
     feedback = sorted(path.relative_to(out / "feedback").as_posix() for path in (out / "feedback").rglob("*.html"))
     assert feedback == ["ada/toy_a/toy_a.html", "ada/toy_b/toy_b.html", "bob/toy_a/toy_a.html"]
     assert "toy_b_cube" in (out / "feedback" / "ada" / "toy_b" / "toy_b.html").read_text()
+
+
+# A correct answer that warns twice: through the warnings module, and by writing to sys.stderr. The text written
+# is assembled, so that the feedback page shows it only if it shows the cell's output, not merely its source.
+WARNS = {
+    "toy_a_square_answer": [
+        (
+            "return x * x",
+            "import sys, warnings\n"
+            '    warnings.warn("square is warning you")\n'
+            '    sys.stderr.write("written to " + "stderr" + "\\n")\n'
+            "    return x * x",
+        )
+    ]
+}
+RAISES = {"toy_a_cube_answer": [("return x ** 3", 'raise ValueError("cube gave up")')]}
+# How the feedback page shows a graded cell's stderr: marked up as nbconvert marks up stderr.
+STDERR_BOX = re.compile(r'<div class="output_stderr"><pre>(.*?)</pre></div>', re.DOTALL)
+
+
+@pytest.mark.slow
+def test_warnings_are_shown_never_scored(tmp_path):
+    course, submissions, out = tmp_path / "course", tmp_path / "submissions", tmp_path / "out"
+    make_toy_course(course, ["toy_a"])
+    build_lessons(["toy_a"], course)
+    lesson = nbformat.read(course / "lessons" / "toy_a" / "toy_a.ipynb", as_version=4)
+    solution = nbformat.read(course / "solutions" / "toy_a" / "toy_a.ipynb", as_version=4)
+    submit(submissions, "warns", "toy_a", fill_in(lesson, solution, WARNS))
+    submit(submissions, "warns_and_raises", "toy_a", fill_in(lesson, solution, {**WARNS, **RAISES}))
+
+    rows, _ = grade(submissions, out, course_root=course)
+
+    warns, raises = rows["warns", "toy_a"], rows["warns_and_raises", "toy_a"]
+    assert (warns["status"], warns["score"], warns["failures"], warns["flags"]) == ("graded", "3", "", "")
+    assert (raises["status"], scores(raises, ["toy_a_square", "toy_a_cube"])) == (
+        "graded",
+        {"toy_a_square": "1", "toy_a_cube": "0"},
+    )
+    assert raises["failures"] == "toy_a_cube: ValueError: cube gave up"
+    shown = STDERR_BOX.findall((out / "feedback" / "warns" / "toy_a" / "toy_a.html").read_text())
+    assert len(shown) == 1, "the square test cell's stderr, shown once"
+    assert "UserWarning: square is warning you" in shown[0]
+    assert "written to stderr" in shown[0]
+
+
+def test_unscored_stderr_keeps_the_text_and_the_points():
+    stderr = new_output("stream", name="stderr", text="UserWarning: <careful>\n")
+    stdout, error = (
+        new_output("stream", name="stdout", text="✓\n"),
+        new_output("error", ename="E", evalue="", traceback=[]),
+    )
+    notebook = toy_solution("toy_a")
+    graded, answer = notebook.cells[2], notebook.cells[1]  # the square test cell and its answer cell
+    graded.outputs, answer.outputs = [stdout, stderr], [copy.deepcopy(stderr)]
+    assert determine_grade(graded) == (0, 1)
+
+    UnscoredStderr().preprocess(notebook, {})
+
+    assert determine_grade(graded) == (1, 1)
+    assert graded.outputs[0] == stdout
+    assert graded.outputs[1].output_type == "display_data"
+    assert graded.outputs[1].data["text/plain"] == "UserWarning: <careful>\n"
+    assert STDERR_BOX.findall(graded.outputs[1].data["text/html"]) == ["UserWarning: &lt;careful&gt;\n"]
+    assert answer.outputs == [stderr], "a cell that is not graded keeps its stderr as it is"
+    graded.outputs.append(error)
+    assert determine_grade(graded) == (0, 1), "an error still fails the cell"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("edit", "passes"), [("", True), ('raise ValueError("square gave up")\n', False)])
+def test_validate_agrees_with_grading(tmp_path, edit, passes):
+    """nbgrader's Validate, with the course's settings, passes a test cell that warns and fails one that raises."""
+    notebook = toy_solution("toy_a")
+    notebook.cells[2].source = f"{edit}import warnings\nwarnings.warn('a warning')\n{notebook.cells[2].source}"
+    nbformat.write(notebook, tmp_path / "toy_a.ipynb")
+    result = Validator(config=load_nbgrader_config()).validate(str(tmp_path / "toy_a.ipynb"))
+    assert ("failed" not in result) == passes, result
 
 
 POINTS = {"gd_step": 1, "ema_momentum": 2, "heavy_ball": 2, "nesterov": 2, "optimizer": 3, "terminal_speedup": 1}
@@ -357,3 +440,11 @@ def test_recording_execute_records_and_reraises(tmp_path, monkeypatch):
     assert options[0] == "--Autograde.autograde_preprocessors=autograder.grading.execute_step.RecordingExecute"
     assert "--Autograde.autograde_preprocessors=nbgrader.preprocessors.limitoutput.LimitOutput" in options
     assert options[-1] == f"--RecordingExecute.failure_file={tmp_path / 'failure.json'}"
+
+
+def test_stderr_is_made_unscored_once_limited_before_the_scores_are_saved(tmp_path):
+    options = autograde_options(tmp_path / "failure.json")
+    steps = [option.partition("=")[2] for option in options if option.startswith("--Autograde.")]
+    limit = steps.index("nbgrader.preprocessors.limitoutput.LimitOutput")
+    assert steps[limit + 1] == "autograder.grading.stderr_output.UnscoredStderr"
+    assert steps.index("nbgrader.preprocessors.saveautogrades.SaveAutoGrades") > limit + 1

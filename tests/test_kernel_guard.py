@@ -1,15 +1,19 @@
 """The kernel guard (autograder/grading/kernel_guard.py), driven directly: a fake module, a fake notebook namespace
-and a fake IPython shell stand in for the grading kernel, so no kernel starts.
+and a fake IPython shell stand in for the grading kernel, so no kernel starts. torch's own rebinding of
+torch.manual_seed is checked on the real torch, in a process of its own where torch._dynamo is not yet imported.
 """
 
+import functools
 import importlib
 import importlib.abc
 import importlib.util
+import subprocess
 import sys
 import types
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 from autograder.grading import kernel_guard
 from autograder.grading.kernel_guard import _Guard, _is_protected, _SnapshotOnImport
@@ -195,3 +199,86 @@ def test_install_guards_after_every_cell(tmp_path, fake_module, monkeypatch):
     after_cell(None)
     assert fake_module.helper is original_helper
     assert (tmp_path / "report").read_text() == f"replaced {FAKE}.helper (restored)\n"
+
+
+def test_torchs_own_rewrap_is_neither_flagged_nor_undone(tmp_path):
+    """Importing torch._dynamo (the first torch.optim step does) rebinds torch.manual_seed to a wrapper of it."""
+    report_path = tmp_path / "report"
+    script = f"""
+import sys
+import torch
+from autograder.grading.kernel_guard import _Guard
+
+guard = _Guard({str(report_path)!r})
+guard.snapshot("torch")
+original = torch.manual_seed
+assert "torch._dynamo" not in sys.modules
+torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1).step()
+assert torch.manual_seed is not original, "torch no longer rebinds manual_seed: this test needs another example"
+wrapper = torch.manual_seed
+guard.check({{}})
+assert torch.manual_seed is wrapper, "torch's wrapper was undone"
+torch.manual_seed = lambda seed: None
+guard.check({{}})
+assert torch.manual_seed is wrapper, "a replacement of torch's wrapper was not put back"
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
+    assert report_path.read_text() == "replaced torch.manual_seed (restored)\n"
+
+
+@pytest.fixture
+def torch_guard(tmp_path, monkeypatch):
+    """A guard that recorded the real torch module; torch.manual_seed is put back when the test ends."""
+    monkeypatch.setattr(torch, "manual_seed", torch.manual_seed)
+    guard = _Guard(str(tmp_path / "report"))
+    guard.snapshot("torch")
+    return guard
+
+
+def seeds_zero_wrapping(original):
+    """A student's replacement of `original`, made to look like it with functools.wraps."""
+
+    @functools.wraps(original)
+    def seeds_zero(seed):
+        return original(0)
+
+    return seeds_zero
+
+
+def torch_function_given_wrapped(original, monkeypatch):
+    """A function the guard recorded, from torch's own files, given `original` as its __wrapped__."""
+    monkeypatch.setattr(torch.is_tensor, "__wrapped__", original, raising=False)
+    return torch.is_tensor
+
+
+def torch_wrapper_looping(original, monkeypatch):
+    """A wrapper made by torch's code whose __wrapped__ chain loops instead of reaching `original`."""
+    looped = torch._disable_dynamo(original)
+    looped.__wrapped__ = looped
+    return looped
+
+
+@pytest.mark.parametrize(
+    "replace",
+    [
+        lambda original, monkeypatch: seeds_zero_wrapping(original),
+        lambda original, monkeypatch: torch._disable_dynamo(seeds_zero_wrapping(original)),
+        torch_function_given_wrapped,
+        torch_wrapper_looping,
+    ],
+    ids=["functools.wraps", "torch's wrapper around the student's", "recorded function", "looping chain"],
+)
+def test_a_students_wrapper_of_a_torch_function_is_flagged(torch_guard, monkeypatch, replace):
+    original = torch.manual_seed
+    torch.manual_seed = replace(original, monkeypatch)
+    torch_guard.check({})
+    assert torch.manual_seed is original
+    assert report(torch_guard) == ["replaced torch.manual_seed (restored)"]
+
+
+def test_only_self_wrapping_packages_may_rewrap(guard, fake_module):
+    """reference_impl is not torch: even a wrapper whose chain reaches the original is put back."""
+    fake_module.helper = functools.wraps(original_helper)(lambda x: x)
+    guard.check({})
+    assert fake_module.helper is original_helper
+    assert report(guard) == [f"replaced {FAKE}.helper (restored)"]

@@ -13,7 +13,8 @@ result is a Row, one line of grades.csv.
     nbgrader_run.py     `nbgrader autograde` in its own process and gradebook, then the feedback page
     sandbox.py          the kernel nbgrader starts: resource limits, no network, hidden folders
     kernel_guard.py     inside that kernel: puts back helpers a student replaced, and reports it
-    execute_step.py     nbgrader's Execute step, recording the exception it gives up with
+    execute_step.py     nbgrader's Execute step, recording the exception it gives up with; the autograde steps
+    stderr_output.py    a graded cell's warnings (stderr) shown in the feedback, never scored
     status.py           graded, timed out, kernel died, ... from the records the run left
     graded_notebook.py  failed tests and interrupted cells, from the autograded notebook
     gradebook.py        lesson points, a submission's scores, the merge into DIR/nbgrader/gradebook.db

@@ -1,10 +1,11 @@
-"""nbgrader's Execute step, made to record the exception it gives up with.
+"""nbgrader's Execute step, made to record the exception it gives up with; the autograde steps the grader runs.
 
 When a kernel dies or a cell cannot be interrupted, nbgrader logs the exception, deletes the half-graded
 notebook and exits 1: nothing it leaves but its log says which happened. Its autograde steps are a
 configurable list (Autograde.autograde_preprocessors), so the grader runs `nbgrader autograde` with
 `autograde_options`, which put RecordingExecute in Execute's place; RecordingExecute writes the
-exception's classes to a file before nbgrader handles the exception as usual.
+exception's classes to a file before nbgrader handles the exception as usual. The same options add
+UnscoredStderr before the scores are saved: a graded cell's warnings are shown, not scored (stderr_output.py).
 """
 
 import json
@@ -12,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, LimitOutput
 from traitlets import Unicode
+
+from autograder.grading.stderr_output import UnscoredStderr
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,14 @@ class RecordingExecute(Execute):
 
 
 def autograde_options(failure_file):
-    """`nbgrader autograde` options: nbgrader's own autograde steps with RecordingExecute in Execute's place."""
-    steps = [
-        RecordingExecute if step is Execute else step
-        for step in Autograde.class_traits()["autograde_preprocessors"].default()
-    ]
+    """`nbgrader autograde` options: nbgrader's own autograde steps with RecordingExecute in Execute's place,
+    and UnscoredStderr (autograder/grading/stderr_output.py) after LimitOutput, before the scores are saved.
+    """
+    steps = []
+    for step in Autograde.class_traits()["autograde_preprocessors"].default():
+        steps.append(RecordingExecute if step is Execute else step)
+        if step is LimitOutput:
+            steps.append(UnscoredStderr)
     return [f"--Autograde.autograde_preprocessors={qualified_name(step)}" for step in steps] + [
         f"--RecordingExecute.failure_file={failure_file}"
     ]
