@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course.data import cache_dir
+from course.data import cache_dir, split_validation  # noqa: F401  (split_validation: the capstones hold out 45k/5k)
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -114,19 +114,6 @@ def download_cifar10(directory=None) -> Path:
         raise ValueError(f"downloaded {CIFAR10_URL} has MD5 {actual}, expected {CIFAR10_MD5}: try again")
     os.replace(partial, archive)  # atomic: a reader never sees a half-written archive
     return archive
-
-
-def split_validation(data, size=5000, seed=0) -> dict:
-    """Hold out `size` random training images as ``x_val, y_val`` (He et al.'s 45k/5k split), keeping the test set."""
-    order = np.random.default_rng(seed).permutation(len(data["x"]))
-    held_out, kept = order[:size], order[size:]
-    return {
-        **data,
-        "x": data["x"][kept],
-        "y": data["y"][kept],
-        "x_val": data["x"][held_out],
-        "y_val": data["y"][held_out],
-    }
 
 
 def main(argv=None):

@@ -35,8 +35,15 @@ def mnist1d_like():
     rng = np.random.default_rng(1234)
     teacher = rng.standard_normal((40, 10))
     x = rng.standard_normal((512, 40)).astype(np.float32)
-    x_test = rng.standard_normal((128, 40)).astype(np.float32)
-    return {"x": x, "y": (x @ teacher).argmax(1), "x_test": x_test, "y_test": (x_test @ teacher).argmax(1)}
+    x_val, x_test = (rng.standard_normal((128, 40)).astype(np.float32) for _ in range(2))
+    return {
+        "x": x,
+        "y": (x @ teacher).argmax(1),
+        "x_val": x_val,
+        "y_val": (x_val @ teacher).argmax(1),
+        "x_test": x_test,
+        "y_test": (x_test @ teacher).argmax(1),
+    }
 
 
 @pytest.fixture

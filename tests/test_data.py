@@ -47,10 +47,12 @@ def assert_same_data(a, b):
 
 def test_shapes_dtypes_and_ten_classes(first_call):
     data = first_call.data
-    assert set(data) == {"x", "y", "x_test", "y_test"}
-    assert data["x"].shape == (4000, 40) and data["x"].dtype == np.float32
+    assert set(data) == {"x", "y", "x_val", "y_val", "x_test", "y_test"}
+    assert data["x"].shape == (3500, 40) and data["x"].dtype == np.float32
+    assert data["x_val"].shape == (500, 40) and data["x_val"].dtype == np.float32
+    assert data["y_val"].shape == (500,) and data["y_val"].dtype == np.int64
     assert data["x_test"].shape == (1000, 40) and data["x_test"].dtype == np.float32
-    assert data["y"].shape == (4000,) and data["y"].dtype == np.int64
+    assert data["y"].shape == (3500,) and data["y"].dtype == np.int64
     assert data["y_test"].shape == (1000,) and data["y_test"].dtype == np.int64
     assert set(np.unique(data["y"])) == set(range(10)) == set(np.unique(data["y_test"]))
     assert np.all(np.isfinite(data["x"])) and np.all(np.isfinite(data["x_test"]))
@@ -99,3 +101,14 @@ def test_cache_folder_defaults_to_the_user_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("OPTDEEP_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert mnist1d_module.cache_dir() == tmp_path / "optimization-deep"
+
+
+def test_the_validation_split_is_fixed_and_disjoint_from_training(first_call):
+    data = first_call.data
+    with np.load(next(first_call.cache.glob("*.npz"))) as stored:
+        generated_x, generated_y = stored["x"], stored["y"]
+    rows = {row.tobytes(): label for row, label in zip(generated_x, generated_y)}
+    training, validation = {row.tobytes() for row in data["x"]}, {row.tobytes() for row in data["x_val"]}
+    assert not training & validation and training | validation == set(rows)
+    assert all(rows[row.tobytes()] == label for row, label in zip(data["x_val"], data["y_val"]))
+    assert_same_data(load_mnist1d(seed=SEED), data)  # the same 500 every time

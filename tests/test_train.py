@@ -45,9 +45,37 @@ def test_history_has_a_loss_per_step_and_an_evaluation_every_eval_every_steps_an
     assert history["step"] == list(range(1, 26))
     assert len(history["train_loss"]) == 25
     assert history["eval_step"] == [10, 20, 25]
-    assert len(history["test_loss"]) == len(history["test_accuracy"]) == 3
-    assert all(0.0 <= accuracy <= 1.0 for accuracy in history["test_accuracy"])
-    assert all(math.isfinite(loss) for loss in history["train_loss"] + history["test_loss"])
+    assert len(history["val_loss"]) == len(history["val_accuracy"]) == 3
+    assert all(0.0 <= accuracy <= 1.0 for accuracy in history["val_accuracy"])
+    assert all(math.isfinite(loss) for loss in history["train_loss"] + history["val_loss"])
+    assert "test_accuracy" not in history, "the test set is evaluated only when asked for"
+
+
+class CountingModel(torch.nn.Module):
+    """Wraps a model and counts the examples it sees in evaluation mode, by their first feature."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.evaluated = model, []
+
+    def forward(self, x):
+        if not self.training:
+            self.evaluated.append(x[:, 0].clone())
+        return self.model(x)
+
+
+def test_validation_every_eval_and_the_test_set_once_at_the_end_when_asked(mnist1d_like):
+    model = CountingModel(fresh_mlp())
+    history = train_classifier(
+        model, SGD(model.parameters(), lr=0.1), mnist1d_like, steps=20, batch_size=32, eval_every=10, test=True
+    )
+    val_first, test_first = torch.as_tensor(mnist1d_like["x_val"][:, 0]), torch.as_tensor(mnist1d_like["x_test"][:, 0])
+    assert [torch.equal(seen, val_first) for seen in model.evaluated] == [True, True, False]
+    assert torch.equal(model.evaluated[-1], test_first)
+    logits = model.model(torch.as_tensor(mnist1d_like["x_test"]))
+    expected = (logits.argmax(1) == torch.as_tensor(mnist1d_like["y_test"])).float().mean().item()
+    assert history["test_accuracy"] == pytest.approx(expected)
+    assert isinstance(history["test_loss"], float) and math.isfinite(history["test_loss"])
 
 
 def test_training_with_momentum_lowers_the_loss_and_beats_chance(mnist1d_like):
@@ -56,7 +84,7 @@ def test_training_with_momentum_lowers_the_loss_and_beats_chance(mnist1d_like):
         model, SGD(model.parameters(), lr=0.1, momentum=0.9), mnist1d_like, steps=200, batch_size=64, eval_every=100
     )
     assert np.mean(history["train_loss"][-20:]) < 0.5 * np.mean(history["train_loss"][:20])
-    assert history["test_accuracy"][-1] > 0.3  # chance is 0.1
+    assert history["val_accuracy"][-1] > 0.3  # chance is 0.1
 
 
 def test_evaluation_leaves_the_model_in_training_mode(mnist1d_like):

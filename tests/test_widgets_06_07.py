@@ -18,7 +18,7 @@ def small_data(request):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 40)).astype(np.float32)
     y = (x[:, :10].sum(1) > 0).astype(np.int64) + 2 * (x[:, 10:20].sum(1) > 0)
-    return {"x": x[:200], "y": y[:200], "x_test": x[200:], "y_test": y[200:]}
+    return {"x": x[:200], "y": y[:200], "x_val": x[200:], "y_val": y[200:]}
 
 
 # --- 06: batch vs layer vs group norm ----------------------------------------------------------------

@@ -49,7 +49,7 @@ def dropout_training_curves(dropout_fn, p, data, steps, train_size=256, hidden=2
 
     Full-batch Adam (lr 1e-3) from the same initialization for every p; `dropout_fn` has the
     signature of `reference_impl.regularization.dropout` and makes the masks. Returns
-    ``{"step", "train_loss", "test_loss"}`` (lists; losses in evaluation mode, every `eval_every` steps).
+    ``{"step", "train_loss", "val_loss"}`` (lists; losses in evaluation mode, every `eval_every` steps).
     """
     torch.manual_seed(seed)
     model = nn.Sequential(
@@ -62,10 +62,10 @@ def dropout_training_curves(dropout_fn, p, data, steps, train_size=256, hidden=2
         nn.Linear(hidden, 10),
     )
     x, y = torch.as_tensor(data["x"][:train_size]), torch.as_tensor(data["y"][:train_size])
-    x_test, y_test = torch.as_tensor(data["x_test"]), torch.as_tensor(data["y_test"])
+    x_val, y_val = torch.as_tensor(data["x_val"]), torch.as_tensor(data["y_val"])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
-    history = {"step": [], "train_loss": [], "test_loss": []}
+    history = {"step": [], "train_loss": [], "val_loss": []}
     for step in range(1, steps + 1):
         model.train()
         optimizer.zero_grad()
@@ -76,5 +76,5 @@ def dropout_training_curves(dropout_fn, p, data, steps, train_size=256, hidden=2
             with torch.no_grad():
                 history["step"].append(step)
                 history["train_loss"].append(loss_fn(model(x), y).item())
-                history["test_loss"].append(loss_fn(model(x_test), y_test).item())
+                history["val_loss"].append(loss_fn(model(x_val), y_val).item())
     return history

@@ -143,7 +143,7 @@ def norm_explorer(layer_norm_forward=None, group_norm=None, data=None):
 
 
 class DropoutExplorer(View):
-    """Lesson 06: train and test loss of an overfitting MLP as the dropout rate changes.
+    """Lesson 06: train and validation loss of an overfitting MLP as the dropout rate changes.
 
     Every rate on the slider's grid is trained once, up front, so moving the slider only redraws.
     """
@@ -168,23 +168,23 @@ class DropoutExplorer(View):
         baseline = self.curves[self.rates[0]]
         self.curve_axes.plot(
             baseline["step"],
-            baseline["test_loss"],
+            baseline["val_loss"],
             color=PALETTE[6],
             linewidth=0.8,
             alpha=0.5,
-            label=f"test, p = {self.rates[0]:g}",
+            label=f"validation, p = {self.rates[0]:g}",
         )
         (self._train_line,) = self.curve_axes.plot([], [], color=PALETTE[0], label="train")
-        (self._test_line,) = self.curve_axes.plot([], [], color=PALETTE[1], label="test")
+        (self._val_line,) = self.curve_axes.plot([], [], color=PALETTE[1], label="validation")
         self.curve_axes.set(xlabel="step", ylabel="loss (evaluation mode)", title="Loss curves at this dropout rate")
         self.curve_axes.legend(loc="upper right", fontsize=8)
         self.curve_axes.grid(True, alpha=0.3)
-        finals = {kind: [self.curves[rate][kind][-1] for rate in self.rates] for kind in ("train_loss", "test_loss")}
+        finals = {kind: [self.curves[rate][kind][-1] for rate in self.rates] for kind in ("train_loss", "val_loss")}
         self.rate_axes.plot(
             self.rates, finals["train_loss"], color=PALETTE[0], marker="o", markersize=3, label="final train loss"
         )
         self.rate_axes.plot(
-            self.rates, finals["test_loss"], color=PALETTE[1], marker="o", markersize=3, label="final test loss"
+            self.rates, finals["val_loss"], color=PALETTE[1], marker="o", markersize=3, label="final validation loss"
         )
         (self._marker,) = self.rate_axes.plot(
             [], [], marker="*", markersize=14, color=PALETTE[4], linestyle="none", label="this rate"
@@ -199,14 +199,14 @@ class DropoutExplorer(View):
         rate = min(self.rates, key=lambda r: abs(r - self.controls["p"].value))  # the grid point trained
         history = self.curves[rate]
         self._train_line.set_data(history["step"], history["train_loss"])
-        self._test_line.set_data(history["step"], history["test_loss"])
+        self._val_line.set_data(history["step"], history["val_loss"])
         self.curve_axes.relim()
         self.curve_axes.autoscale_view()
-        self._marker.set_data([rate], [history["test_loss"][-1]])
-        train_loss, test_loss = history["train_loss"][-1], history["test_loss"][-1]
+        self._marker.set_data([rate], [history["val_loss"][-1]])
+        train_loss, val_loss = history["train_loss"][-1], history["val_loss"][-1]
         self.show(
-            f"p = {rate:g}: final train loss {train_loss:.3f}, test loss {test_loss:.3f} "
-            f"(gap {test_loss - train_loss:.3f})."
+            f"p = {rate:g}: final train loss {train_loss:.3f}, validation loss {val_loss:.3f} "
+            f"(gap {val_loss - train_loss:.3f})."
         )
 
 
@@ -215,7 +215,7 @@ DROPOUT_RATES = tuple(np.round(np.arange(0, 0.51, 0.05), 2))
 
 
 def dropout_explorer(dropout=None, data=None, steps=None, rates=DROPOUT_RATES):
-    """Lesson 06: a dropout-rate slider on a small overfitting net, train vs test loss.
+    """Lesson 06: a dropout-rate slider on a small overfitting net, train vs validation loss.
 
     Pass the student's `dropout(x, p, training, rng)`; while it raises NotImplementedError the reference
     stands in (with a printed note). All `rates` are trained for `steps` steps (300, or 20 in fast mode) when the
