@@ -7,8 +7,9 @@
 Each lesson is one nbgrader assignment: `nbgrader generate_assignment` replaces the code between
 ### BEGIN SOLUTION and ### END SOLUTION with a stub, removes the hidden tests and locks the test
 cells. It is run in this process with autograder/nbgrader_config.py and no gradebook, so a build
-writes nothing but lessons/. The output depends only on the solution notebooks, which is what lets
-tests/test_build.py demand that the committed lessons equal a rebuild byte for byte.
+writes nothing but lessons/. The course's own pages (COURSE_PAGES, e.g. solutions/notation.md, which every
+lesson links to as ../notation.md) are copied beside the lessons as they are. The output depends only on
+solutions/, which is what lets tests/test_build.py demand that the committed lessons equal a rebuild byte for byte.
 """
 
 import fnmatch
@@ -20,6 +21,7 @@ from course.lessons import LESSON_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NBGRADER_CONFIG = Path(__file__).with_name("nbgrader_config.py")
+COURSE_PAGES = ("notation.md",)
 
 
 def load_nbgrader_config():
@@ -95,6 +97,23 @@ def build_lessons(lessons, course_root=REPO_ROOT):
             # Replace the whole folder so that files removed from the solution disappear too.
             shutil.rmtree(lessons_dir / lesson, ignore_errors=True)
             shutil.copytree(Path(scratch) / lesson, lessons_dir / lesson)
+    for page in _course_pages(course_root):
+        shutil.copy(page, lessons_dir / page.name)
+
+
+def pages_differing(course_root=REPO_ROOT):
+    """The course pages (COURSE_PAGES) whose copy under lessons/ is missing or not the one in solutions/."""
+    lessons_dir = _release_dir(course_root)
+    return [
+        page.name
+        for page in _course_pages(course_root)
+        if not (lessons_dir / page.name).is_file() or (lessons_dir / page.name).read_bytes() != page.read_bytes()
+    ]
+
+
+def _course_pages(course_root):
+    solutions = Path(course_root) / COURSE_DIRECTORY.source_directory
+    return [solutions / name for name in COURSE_PAGES if (solutions / name).is_file()]
 
 
 def stale_lessons(course_root=REPO_ROOT):
@@ -161,7 +180,7 @@ def run(args):
     # A stale folder only matters when the whole course is built or checked.
     stale = [] if args.lessons else stale_lessons(args.course_root)
     if args.check:
-        differing = lessons_differing(lessons, args.course_root)
+        differing = lessons_differing(lessons, args.course_root) + pages_differing(args.course_root)
         for lesson in differing:
             print(f"lessons/{lesson} differs from a rebuild of solutions/{lesson}")
         for lesson in stale:

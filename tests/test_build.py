@@ -62,3 +62,15 @@ def test_unknown_lesson_is_a_usage_error(tmp_path, capsys):
     status, _, err = build(capsys, "no_such_lesson", course_root=tmp_path)
     assert status == 2
     assert "no solution notebook for no_such_lesson" in err
+
+
+def test_course_pages_are_copied_beside_the_lessons_and_checked(tmp_path, capsys):
+    make_toy_course(tmp_path, ["toy"])
+    (tmp_path / "solutions" / "notation.md").write_text("# Notation\n| η | learning rate | `lr` |\n")
+    build_lessons(["toy"], tmp_path)
+    assert (tmp_path / "lessons" / "notation.md").read_text() == (tmp_path / "solutions" / "notation.md").read_text()
+    assert build(capsys, "--check", course_root=tmp_path)[0] == 0
+
+    (tmp_path / "lessons" / "notation.md").write_text("# Notation, edited by hand\n")
+    status, out, _ = build(capsys, "--check", course_root=tmp_path)
+    assert status == 1 and "lessons/notation.md differs" in out

@@ -26,7 +26,7 @@ def test_paths_follow_the_slider_values():
         bowl, lambda p, g, v: rmsprop.rmsprop_step(p, g, v, lr, beta2, eps), explorer.steps, state=np.zeros(2)
     )
     np.testing.assert_allclose(explorer.paths["Adam"], expected_adam)
-    np.testing.assert_allclose(explorer.paths["RMSprop (α = β₂)"], expected_rmsprop)
+    np.testing.assert_allclose(explorer.paths["RMSprop (ρ = β₂)"], expected_rmsprop)
 
 
 def test_adam_beats_momentum_on_the_badly_scaled_bowl_but_not_on_the_ravine():
@@ -72,5 +72,5 @@ def test_student_code_drives_the_view():
 def test_legend_and_sliders_name_the_methods_and_hyperparameters():
     explorer = adaptive_explorer()
     legend_labels = [text.get_text() for text in explorer.path_axes.get_legend().get_texts()]
-    assert legend_labels == ["minimum", "SGD-momentum (EMA, β₁)", "RMSprop (α = β₂)", "Adam"]
+    assert legend_labels == ["minimum", "SGD-momentum (EMA, β₁)", "RMSprop (ρ = β₂)", "Adam"]
     assert {explorer.controls[name].description for name in ("beta1", "beta2", "eps")} == {"β₁", "β₂", "ε"}

@@ -15,7 +15,7 @@ def adaptive_explorer(rmsprop_step=None, adam_step=None, surface=landscapes.quad
 
     `surface(condition_number)` builds the landscape: the axis-aligned bowl by default, where
     per-coordinate scaling removes the bad conditioning, or e.g. `landscapes.rotated_quadratic`, where
-    it cannot. SGD-momentum is the EMA form with β₁ and RMSprop uses α = β₂, so one set of sliders
+    it cannot. SGD-momentum is the EMA form with β₁ and RMSprop uses ρ = β₂, so one set of sliders
     drives all three. Student functions that raise NotImplementedError fall back to the reference.
     """
     point, grad = np.zeros(2), np.ones(2)
@@ -51,7 +51,7 @@ def adaptive_explorer(rmsprop_step=None, adam_step=None, surface=landscapes.quad
             "SGD-momentum (EMA, β₁)": lambda p, g, velocity: sgd.ema_momentum_step(
                 p, g, np.zeros(2) if velocity is None else velocity, lr, beta1
             ),
-            "RMSprop (α = β₂)": lambda p, g, square_avg: rms(
+            "RMSprop (ρ = β₂)": lambda p, g, square_avg: rms(
                 p, g, np.zeros(2) if square_avg is None else square_avg, lr, beta2, eps
             ),
             "Adam": lambda p, g, state: adam_rule(
