@@ -57,12 +57,33 @@ def errors_by_cell(notebook):
     return found
 
 
-def run_graded_cell(lesson, exercise, answers=None):
+def without_hidden_tests(source):
+    """A graded cell's source as the student's release holds it: nbgrader's own ClearHiddenTests removes every
+    ### BEGIN HIDDEN TESTS … ### END HIDDEN TESTS region, leaving the visible self-check."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    cell = nbformat.v4.new_code_cell(source)
+    ClearHiddenTests()._remove_hidden_test_region(cell)
+    return cell.source
+
+
+def graded_cell_source(lesson, exercise, visible_only=False):
+    """The source of `lesson`'s graded test cell for `exercise`; with `visible_only`, as the release holds it."""
+    target = f"{lesson}_{exercise}"
+    for cell in nbformat.read(ROOT / "solutions" / lesson / f"{lesson}.ipynb", as_version=4).cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == target:
+            return without_hidden_tests(cell.source) if visible_only else cell.source
+    raise AssertionError(f"{lesson} has no graded cell {target}")
+
+
+def run_graded_cell(lesson, exercise, answers=None, visible_only=False):
     """Run `lesson`'s graded test cell for `exercise` (self-check and hidden tests) on chosen answers.
 
-    The setup cell and the solution's answer cells before it run first, in notebook order; then the
+    The setup cell and the solution's code answer cells before it run first, in notebook order; then the
     names in `answers` (e.g. ``{"adam_step": wrong_adam_step}``) replace the solution's, as a student's
-    code would. This lets a test feed the hidden tests each known wrong answer.
+    code would. This lets a test feed the hidden tests each known wrong answer. With `visible_only`, the
+    graded cell runs with its hidden tests removed, exactly as the student's release holds it: the visible
+    self-check alone.
     """
     target = f"{lesson}_{exercise}"
     namespace = {}
@@ -73,9 +94,10 @@ def run_graded_cell(lesson, exercise, answers=None):
             grade_id = nbgrader.get("grade_id", "")
             if grade_id == target:
                 namespace.update(answers or {})
-                exec(compile(cell.source, f"{lesson}:{grade_id}", "exec"), namespace)
+                source = without_hidden_tests(cell.source) if visible_only else cell.source
+                exec(compile(source, f"{lesson}:{grade_id}", "exec"), namespace)
                 return
-            if grade_id == f"{lesson}_setup" or nbgrader.get("solution"):
+            if grade_id == f"{lesson}_setup" or (nbgrader.get("solution") and cell.cell_type == "code"):
                 exec(compile(cell.source, f"{lesson}:{grade_id}", "exec"), namespace)
     finally:
         torch.set_num_threads(threads)  # setup cells tune the notebook's kernel, not the test process

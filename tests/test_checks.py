@@ -109,6 +109,23 @@ def test_dict_entries_are_named_by_their_keys():
     )
 
 
+def test_a_named_dicts_entries_are_named_after_it():
+    cache = {"x_hat": np.zeros(2), "gamma": np.ones(2)}
+    assert checks.first_difference({**cache, "gamma": np.full(2, 2.0)}, cache, name="cache") == (
+        "cache['gamma'] is [2., 2.], expected [1., 1.]."
+    )
+    assert checks.first_difference({"x_hat": np.zeros(2)}, cache, name="cache") == (
+        "cache has no entry 'gamma' (expected the keys ['gamma', 'x_hat'])."
+    )
+    report = {"activations": {"0": {"mean": 0.5, "std": 1.0}}, "gradient_norm": {"0": 2.0}}
+    assert checks.first_difference({**report, "gradient_norm": {"0": 4.0}}, report) == (
+        "'gradient_norm'['0'] is 4, expected 2."
+    )
+    assert checks.first_difference({**report, "activations": {"0": {"mean": 0.5, "std": 0.9}}}, report) == (
+        "'activations'['0']['std'] is 0.9, expected 1."
+    )
+
+
 def test_tuples_are_compared_item_by_item_and_must_stay_tuples():
     assert checks.first_difference((1.0, 3.5), (1.0, 2.5)) == "the result[1] is 3.5, expected 2.5."
     assert checks.first_difference((1.0, None), (1.0, 2.5)) == "the result[1] is None: did you forget to return it?"
@@ -126,11 +143,11 @@ def test_lists_are_compared_item_by_item_and_may_come_back_as_arrays():
     assert checks.first_difference(np.array(0.5), [0.5]) == "the result should be a list of 1 values, got ndarray."
 
 
-def test_nested_values_name_the_innermost_difference():
+def test_nested_values_name_the_innermost_difference_by_its_path():
     expected = {"loss": [1.0, np.nan], "state": ({"step": 2}, np.zeros(2))}
     assert checks.first_difference({"loss": [1.0, np.nan], "state": ({"step": 2}, np.zeros(2))}, expected) is None
     assert checks.first_difference({"loss": [1.0, np.nan], "state": ({"step": 1}, np.zeros(2))}, expected) == (
-        "'step' is 1, expected 2."
+        "'state'[0]['step'] is 1, expected 2."
     )
     assert checks.first_difference({"loss": [1.0], "state": ({"step": 2}, np.zeros(2))}, expected) == (
         "'loss' has 1 values, expected 2."
@@ -607,6 +624,66 @@ def test_check_in_place_reports_a_nan_where_a_number_was_expected_as_a_differenc
         match=re.escape("scale_gradients: the gradient of parameter 0 is [nan, nan], expected [1.5, 2. ]."),
     ):
         checks.check_in_place(scale(np.nan), scale(0.5), lambda: (make(),), observe=observe)
+
+
+def test_check_function_and_check_in_place_name_the_values_of_a_tuple_result():
+    def backward(dout):
+        return 2 * dout, dout.sum(), {"scale": 2.0}
+
+    def forgets_the_factor(dout):
+        return dout, dout.sum(), {"scale": 2.0}
+
+    def returns_two(dout):
+        return 2 * dout, dout.sum()
+
+    names = ("dx", "dgamma", "cache")
+    dout = np.array([1.0, 3.0])
+    checks.check_function(backward, backward, args=(dout,), names=names)
+    with pytest.raises(AssertionError, match=re.escape("forgets_the_factor: dx is [1., 3.], expected [2., 6.].")):
+        checks.check_function(forgets_the_factor, backward, args=(dout,), names=names)
+    with pytest.raises(
+        AssertionError, match=re.escape("returns_two must return a tuple of 3 values (dx, dgamma, cache), got a tuple")
+    ):
+        checks.check_function(returns_two, backward, args=(dout,), names=names)
+    with pytest.raises(AssertionError, match=re.escape("cache['scale'] is 3, expected 2.")):
+        checks.check_in_place(
+            lambda dout: (2 * dout, dout.sum(), {"scale": 3.0}),
+            backward,
+            lambda: (dout.copy(),),
+            observe=lambda args: {},
+            names=names,
+        )
+
+
+def test_held_gradients_are_named_by_parameter():
+    make = checks.parameters_from([np.ones(2), np.zeros(1)], [np.array([3.0, 4.0]), None])
+
+    def halve_in_place(parameters):
+        for parameter in parameters:
+            if parameter.grad is not None:
+                parameter.grad.mul_(0.5)
+
+    def halve_into_new_tensors(parameters):
+        for parameter in parameters:
+            if parameter.grad is not None:
+                parameter.grad = parameter.grad * 0.5
+
+    held = checks.held_gradient_names(2)
+    assert held == ("the gradient of parameter 0 the caller held", "the gradient of parameter 1 the caller held")
+    run = lambda clip: checks.check_in_place(  # noqa: E731
+        checks.held_gradients(clip),
+        checks.held_gradients(halve_in_place),
+        lambda: (make(),),
+        observe=lambda args: {},
+        names=held,
+        what="the gradients held",
+    )
+    run(halve_in_place)
+    with pytest.raises(
+        AssertionError,
+        match=re.escape("the gradients held: the gradient of parameter 0 the caller held is [3., 4.], expected"),
+    ):
+        run(halve_into_new_tensors)
 
 
 def test_check_function_passes_a_none_the_reference_also_returns():

@@ -30,7 +30,8 @@ ones the same way.
 
 Layout, one idea a module:
 - compare.py: `first_difference` (where two values first differ: numbers, arrays, tensors, dicts, tuples,
-  lists, None), `mistake_hint`, `describe`, `is_close`, `assert_close`;
+  lists, None), `mistake_hint`, `describe`, `is_close`, `assert_close`, and `named_values`, by which the checks of
+  functions name the values of a tuple an answer returns (their `names=`: ``dx``, never ``the result[0]``);
 - trajectory.py: `check_trajectory`, the one loop every check below runs (record, compare, name the mistake);
 - forbidden.py: `forbidding`, what an answer must not call (every check's `forbidden=`);
 - functions.py: plain functions (`check_function`, `check_function_on_fresh_inputs`, `first_output`);
@@ -40,8 +41,8 @@ Layout, one idea a module:
 - schedules.py: learning-rate schedules (`check_schedule`, `torch_schedule_values`);
 - statistics.py: random functions (`check_statistics`, `binomial_tolerance`, `sample_variance_tolerance`);
 - in_place.py: functions that change their inputs (`check_in_place`, `parameters_from`,
-  `parameter_observations`, and wrappers of a gradient-clipping answer: `held_gradients`,
-  `through_a_generator`, `returns_a_tensor`).
+  `parameter_observations`, and wrappers of a gradient-clipping answer: `held_gradients`, whose values
+  `held_gradient_names` names, `through_a_generator`, `returns_a_tensor`).
 
 Notebooks import this package, so it imports nothing heavier than NumPy and torch. The public functions are
 plain attributes of this module, which the grading kernel's guard (autograder/grading/kernel_guard.py) protects.
@@ -52,6 +53,7 @@ from .forbidden import forbidding
 from .functions import check_function, check_function_on_fresh_inputs, first_output
 from .in_place import (
     check_in_place,
+    held_gradient_names,
     held_gradients,
     parameter_observations,
     parameters_from,
@@ -92,6 +94,7 @@ __all__ = [
     "first_difference",
     "first_output",
     "forbidding",
+    "held_gradient_names",
     "held_gradients",
     "is_close",
     "mistake_hint",

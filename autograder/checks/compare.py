@@ -5,6 +5,8 @@ import numpy as np
 import torch
 
 RETURN_HINT = "did you forget to return it?"
+# What the checks call a function's whole result: the entries of a dict result are named by their keys alone.
+WHOLE_RESULT = ("the result", "the value returned")
 
 
 def describe(value) -> str:
@@ -28,7 +30,8 @@ def first_difference(actual, expected, rtol=1e-6, atol=1e-10, *, name="the resul
 
     `expected` decides how they are compared:
     - a dict: `actual` must be a dict with every key of `expected` (extra keys are ignored), compared entry by
-      entry, each entry named by its key (``'suggested_lr'``);
+      entry, each entry named by its key after the dict's name (``cache['x_hat']``, ``'activations'['0']['std']``),
+      or by its key alone in a whole result (`name` one of WHOLE_RESULT: ``'suggested_lr'``);
     - a tuple (a fixed group of results): `actual` must be a tuple of the same length, compared item by item;
     - a list (a sequence of like values): `actual` must be a list, tuple or array of the same length;
     - None: `actual` must be None too (a gradient autograd does not reach, say);
@@ -54,7 +57,7 @@ def first_difference(actual, expected, rtol=1e-6, atol=1e-10, *, name="the resul
         for key, want in expected.items():
             if key not in actual:
                 return f"{name} has no entry {key!r} (expected the keys {sorted(expected, key=str)})."
-            difference = differs(actual[key], want, repr(key))
+            difference = differs(actual[key], want, repr(key) if name in WHOLE_RESULT else f"{name}[{key!r}]")
             if difference:
                 return difference
         return None
@@ -115,6 +118,18 @@ def _first_item_difference(actual, expected, differs, name):
         if difference:
             return difference
     return None
+
+
+def named_values(result, names, what, returned="the value returned"):
+    """{name: value} for a function's result: with `names`, the values of the tuple it returns, each under its name
+    (``{"dx": …, "dgamma": …}``), so that a message says "dgamma is …" and never "the result[1] is …"; without,
+    ``{returned: result}``. A result that is not a tuple of len(names) values fails, saying what is expected."""
+    if names is None:
+        return {returned: result}
+    if not (isinstance(result, tuple) and len(result) == len(names)):
+        got = f"a tuple of {len(result)} values" if isinstance(result, tuple) else type(result).__name__
+        raise AssertionError(f"{what} must return a tuple of {len(names)} values ({', '.join(names)}), got {got}.")
+    return dict(zip(names, result))
 
 
 def assert_close(actual, expected, what, rtol=1e-6, atol=1e-10, hint=""):

@@ -1,15 +1,27 @@
 """Checks of plain functions: one call, its result compared with the reference's."""
 
+from .compare import named_values
 from .trajectory import check_trajectory
 
 
 def check_function(
-    student, reference, *, args=(), kwargs=None, mistakes=None, rtol=1e-6, atol=1e-10, what=None, forbidden=()
+    student,
+    reference,
+    *,
+    args=(),
+    kwargs=None,
+    names=None,
+    mistakes=None,
+    rtol=1e-6,
+    atol=1e-10,
+    what=None,
+    forbidden=(),
 ):
     """Compare ``student(*args, **kwargs)`` with `reference` called the same way (the same objects).
 
     Results may be numbers, arrays, tensors, tuples, lists, dicts of them or None (see `first_difference`);
-    the message names the entry that differs (``the result['suggested_lr']``, ``the result[1]``).
+    the message names the entry that differs (``'suggested_lr'``, ``the result[1, 0]``). A function returning a
+    fixed tuple of values is given their `names` (``("dx", "dgamma", "dbeta")``), by which the message names them.
     `mistakes`: wrong functions with the student's signature. `forbidden`: dotted names of functions the
     student's answer must not call (see forbidden.py).
     """
@@ -17,6 +29,7 @@ def check_function(
         student,
         reference,
         make_args=lambda: (args, kwargs or {}),
+        names=names,
         mistakes=mistakes,
         rtol=rtol,
         atol=atol,
@@ -26,23 +39,24 @@ def check_function(
 
 
 def check_function_on_fresh_inputs(
-    student, reference, *, make_args, mistakes=None, rtol=1e-6, atol=1e-10, what=None, forbidden=()
+    student, reference, *, make_args, names=None, mistakes=None, rtol=1e-6, atol=1e-10, what=None, forbidden=()
 ):
     """`check_function` for functions that change their inputs (e.g. train a model one step).
 
     Every call, the student's, the reference's and each known mistake's, gets fresh, identical inputs
-    ``args, kwargs = make_args()``.
+    ``args, kwargs = make_args()``. `names`: as in `check_function`.
     """
+    what = what or getattr(student, "__name__", "your function")
 
     def result(function, _count):
         args, kwargs = make_args()
-        return [{"the result": function(*args, **kwargs)}]
+        return [named_values(function(*args, **kwargs), names, what, returned="the result")]
 
     check_trajectory(
         result,
         student,
         reference,
-        what=what or getattr(student, "__name__", "your function"),
+        what=what,
         mistakes=mistakes,
         rtol=rtol,
         atol=atol,

@@ -3,32 +3,44 @@
 import numpy as np
 import torch
 
-from .compare import snapshot
+from .compare import named_values, snapshot
 from .trajectory import check_trajectory
 
 
 def check_in_place(
-    student, reference, make_args, *, observe, mistakes=None, rtol=1e-6, atol=1e-10, what=None, forbidden=()
+    student,
+    reference,
+    make_args,
+    *,
+    observe,
+    names=None,
+    mistakes=None,
+    rtol=1e-6,
+    atol=1e-10,
+    what=None,
+    forbidden=(),
 ):
     """Compare what `student` and `reference` return and what they leave in their inputs.
 
     Each is called on fresh inputs ``make_args()`` (a tuple of positional arguments, built identically every
     time); its result and ``observe(args)`` afterwards (a dict {description: array or None} read from the
     inputs, e.g. each parameter's gradient) are compared; an entry may rightly be None (a parameter
-    without a gradient). `mistakes`: wrong functions with the student's signature. `forbidden`: functions the
-    student's answer must not call (see forbidden.py).
+    without a gradient). A function returning a fixed tuple of values is given their `names` (``("dx",
+    "dgamma", "dbeta")``), by which the message names them. `mistakes`: wrong functions with the student's
+    signature. `forbidden`: functions the student's answer must not call (see forbidden.py).
     """
+    what = what or getattr(student, "__name__", "your function")
 
     def outcome(function, _count):
         args = make_args()
         result = function(*args)
-        return [{"the value returned": result, **observe(args)}]
+        return [{**named_values(result, names, what), **observe(args)}]
 
     check_trajectory(
         outcome,
         student,
         reference,
-        what=what or getattr(student, "__name__", "your function"),
+        what=what,
         mistakes=mistakes,
         rtol=rtol,
         atol=atol,
@@ -69,15 +81,20 @@ def held_gradients(clip):
     changes each p.grad in place changes them too, one that replaces p.grad leaves them as they were.
 
     `clip` is called as ``clip(parameters, *settings)``; wrap the student's answer, the reference and each
-    mistake alike and compare them with `check_in_place`.
+    mistake alike and compare them with `check_in_place`, naming the values with `held_gradient_names`.
     """
 
     def clip_and_read_held(parameters, *settings):
-        held = [p.grad for p in parameters]
+        held = tuple(p.grad for p in parameters)
         clip(parameters, *settings)
         return held
 
     return clip_and_read_held
+
+
+def held_gradient_names(count):
+    """The names `check_in_place` gives what `held_gradients` returns for `count` parameters."""
+    return tuple(f"the gradient of parameter {index} the caller held" for index in range(count))
 
 
 def through_a_generator(clip):

@@ -3,7 +3,11 @@
 Each catalogue maps a description that completes "That is what you get if you ..." to a wrong answer with the
 exercise's signature, which is what `mistakes=` means in every check of autograder.checks. Each module's
 EXERCISES lists its catalogues by graded cell; tests/test_lesson_mistakes.py feeds every wrong answer to the
-lesson's own graded cell and expects its description in the failure.
+lesson's own graded cell and expects its description in the failure, both from the whole cell and from its visible
+self-check alone (the cell as the student's release holds it, without its hidden tests). A module may list in
+HIDDEN_ONLY = {exercise: {description: reason}} the mistakes only the hidden tests catch, each with the reason in
+words why a visible check under a second cannot or should not catch it; that self-check then says, in a line
+starting "Only the hidden tests", what they cover. No lesson needs one at present.
 
 The builders below serve every lesson with a torch.optim.Optimizer exercise: each takes torch's own class and
 breaks one part of the contract.

@@ -156,6 +156,16 @@ def _variant(**mistake):
     return lambda *args, **kwargs: _batch_norm(*args, **kwargs, **mistake)
 
 
+def _ignoring(**fixed):
+    """The exercise's batch_norm ignoring the arguments in `fixed`, always using these values."""
+
+    def wrong(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+        settings = {"momentum": momentum, "eps": eps, **fixed}
+        return _batch_norm(x, gamma, beta, running_mean, running_var, training, **settings)
+
+    return wrong
+
+
 RUNNING = {
     "update the running statistics in evaluation mode too (they must only change in training mode)": _variant(
         update_in_eval=True
@@ -174,6 +184,8 @@ RUNNING = {
     "add eps outside the square root (σ + ε instead of √(σ² + ε))": _variant(eps_inside_root=False),
     "update running_mean and running_var in place (running_mean *= 1 - momentum, ...) instead of returning new "
     "arrays": _variant(in_place=True),
+    "ignore the momentum argument (always using 0.1)": _ignoring(momentum=0.1),
+    "ignore the eps argument (always using 1e-5)": _ignoring(eps=1e-5),
 }
 
 
@@ -251,6 +263,15 @@ class _StatisticsInTheGraph(_WrongBatchNorm):
         return self._normalize(x, (self.running_mean, self.running_var))
 
 
+def _module_ignoring(name, **fixed):
+    """The reference module ignoring the constructor's arguments in `fixed`, always using these values."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        norms.BatchNorm.__init__(self, num_features, **{"eps": eps, "momentum": momentum, **fixed})
+
+    return type(name, (norms.BatchNorm,), {"__init__": __init__})
+
+
 class _HandingOverToTorch(norms.BatchNorm):
     def forward(self, x):
         return torch.nn.functional.batch_norm(
@@ -282,6 +303,8 @@ MODULE = {
     "update the running statistics outside torch.no_grad(), so that they become part of the autograd graph": (
         _StatisticsInTheGraph
     ),
+    "ignore the momentum argument (always using 0.1)": _module_ignoring("MomentumIgnored", momentum=0.1),
+    "ignore the eps argument (always using 1e-5)": _module_ignoring("EpsIgnored", eps=1e-5),
 }
 
 # Torch's and the answer key's ready-made versions of each exercise: a graded cell fails an answer that calls one.

@@ -40,6 +40,12 @@ MAKE_OPTIMIZER = {
         sgd=lambda p, c: _sgd(p, c, weight_decay=0.0), adamw=lambda p, c: _adam(p, c, weight_decay=0.0)
     ),
     "ignore nesterov": _wrong(sgd=lambda p, c: _sgd(p, c, nesterov=False)),
+    "always use Nesterov momentum (nesterov=True), whatever config['nesterov'] says": _wrong(
+        sgd=lambda p, c: _sgd(p, c, nesterov=True)
+    ),
+    "ignore betas (leaving AdamW's default (0.9, 0.999))": _wrong(
+        adamw=lambda p, c: _adam(p, {key: value for key, value in c.items() if key != "betas"})
+    ),
     "use Adam with L2 weight decay (torch.optim.Adam) instead of AdamW's decoupled decay": _wrong(
         adamw=lambda p, c: _adam(p, c, optimizer_class=torch.optim.Adam)
     ),
