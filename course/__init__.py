@@ -2,7 +2,8 @@
 
 - `settings`: fast or full size (`COURSE_FAST`); `style`: the colour-blind-safe palette and plot style;
 - `fallback`: the student's function when it is implemented, else the reference;
-- `data`: MNIST-1D, generated locally and cached;
+- `data`: MNIST-1D, generated locally and cached, with its fixed validation split;
+- `results`: the recorded full-size runs lessons quote (`make reference-runs`), and the check of those quotes;
 - `experiments/`: the small training runs that lessons and views draw;
 - `views/`: the interactive views (ipywidgets, matplotlib), drawing only;
 - `lessons`: the catalogue of lessons that the build, the tests and the benchmarks read.

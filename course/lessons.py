@@ -1,6 +1,7 @@
 """The catalogue of lessons, in course order: the one list that the build, the notebook, mistake and browser
 tests, the view tests and the benchmarks read. A new lesson is added here, beside its solution notebook
-(solutions/NAME/NAME.ipynb), its catalogue of known mistakes (autograder/mistakes/MISTAKES.py) and its views.
+(solutions/NAME/NAME.ipynb), its catalogue of known mistakes (autograder/mistakes/MISTAKES.py), its views and,
+when it quotes full-size runs, the experiment that records them (course/results.py).
 """
 
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ class Lesson:
     name: str  # folder and notebook name, e.g. "01_momentum"
     mistakes: str  # module of autograder.mistakes with the lesson's known wrong answers
     views: tuple = ()  # functions of course.views that build the lesson's interactive views as it shows them
+    experiment: str = ""  # module of course.experiments whose reference_runs() records results/NAME.json
 
     @property
     def number(self) -> str:
@@ -30,7 +32,7 @@ class Lesson:
 
 LESSONS = (
     Lesson("00_landscape", "landscape", ("gradient_flow_explorer",)),
-    Lesson("01_momentum", "momentum", ("momentum_explorer",)),
+    Lesson("01_momentum", "momentum", ("momentum_explorer",), experiment="momentum"),
     Lesson("02_adaptive", "adaptive", ("adaptive_explorer",)),
     Lesson("03_batch_norm", "batch_norm", ("batch_norm_explorer",)),
     Lesson("04_lr_schedules", "schedules", ("schedule_explorer",)),

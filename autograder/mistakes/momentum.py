@@ -93,7 +93,20 @@ class _FirstBufferIsTheGradient(torch.optim.SGD):
         return loss
 
 
+class _AcceptingNesterovWithoutMomentum(torch.optim.SGD):
+    """torch.optim.SGD without its check that Nesterov momentum has momentum > 0 and no dampening."""
+
+    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
+        for group in self.param_groups:
+            group["nesterov"] = nesterov
+
+
+# First the mistake of an optimizer that handles Nesterov but not its invalid settings: the self-check's ValueError
+# hint names the first mistake that accepts them, and one that ignores nesterov altogether fails earlier.
 OPTIMIZER = {
+    "accept nesterov=True with momentum 0 or with dampening (torch.optim.SGD raises ValueError: Nesterov needs "
+    "momentum and no dampening)": _AcceptingNesterovWithoutMomentum,
     "ignore weight_decay": optimizer_ignoring(torch.optim.SGD, weight_decay=0.0),
     "ignore nesterov": optimizer_ignoring(torch.optim.SGD, nesterov=False),
     "ignore dampening": optimizer_ignoring(torch.optim.SGD, dampening=0.0),
@@ -105,6 +118,12 @@ OPTIMIZER = {
     "on from your state_dict)": keeping_state_under(torch.optim.SGD, {"momentum_buffer": "buffer"}),
 }
 
+TERMINAL_SPEEDUP = {
+    "leave the current gradient out of the settled buffer (μ/(1 - μ))": lambda momentum: momentum / (1 - momentum),
+    "divide by 1 + μ instead of 1 - μ": lambda momentum: 1 / (1 + momentum),
+    "square the factor (1/(1 - μ)²)": lambda momentum: 1 / (1 - momentum) ** 2,
+}
+
 
 # The graded cell of each exercise, the answers it tests and their known mistakes:
 # tests/test_lesson_mistakes.py feeds every mistake to the lesson's own graded cell.
@@ -114,6 +133,15 @@ EXERCISES = {
     "heavy_ball": {"heavy_ball_step": HEAVY_BALL},
     "nesterov": {"nesterov_step": NESTEROV},
     "optimizer": {"MomentumSGD": OPTIMIZER},
+    "terminal_speedup": {"terminal_speedup": TERMINAL_SPEEDUP},
+}
+
+# Mistakes only the hidden tests catch, and why the visible self-check leaves them to them.
+HIDDEN_ONLY = {
+    "terminal_speedup": {
+        "square the factor (1/(1 - μ)²)": "a visible check of the value at μ > 0 would print the answer the "
+        "exercise asks you to derive",
+    },
 }
 
 # What each exercise's answer must not call: the ready-made versions of what it asks for, in the answer key and

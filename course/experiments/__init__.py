@@ -3,6 +3,8 @@ plain functions, torch autograd wherever the backward pass is not what the lesso
 
 - `classifier`: the training loop of the lessons' MNIST-1D experiments, and loss-curve smoothing;
 - `gradient_flow` (lesson 00): deep plain MLPs whose per-layer gradient norms vanish or explode;
+- `momentum` (01): SGD, heavy-ball and Nesterov, each at its learning rate chosen on validation, over seeds
+  (recorded at full size in results/01_momentum.json, see course/results.py);
 - `batch_norm` (03): a hidden unit's pre-activations through batch norm in training and evaluation mode;
 - `schedules` (04): a small MLP trained under any per-step learning rate and momentum;
 - `clipping` (05): a tanh RNN trained on the adding problem, with or without clipping;
