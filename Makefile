@@ -15,7 +15,7 @@ SUBMISSIONS ?= submissions
 GRADES ?= grades
 WORK ?= work
 
-.PHONY: lab test test-fast lint format lessons grade bench constraints clean
+.PHONY: lab test test-fast lint format lessons reference-runs grade formgrader bench constraints clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@if $(PYTHON) -c "import torch" 2>/dev/null; then \
@@ -56,8 +56,23 @@ format: $(STAMP)
 lessons: $(STAMP)
 	$(PY) -m autograder build
 
+# The full-size runs lessons quote, recorded in results/NN_topic.json (CPU; resumes after an interruption).
+# LESSONS="01_momentum" records one lesson; JOBS trainings run at a time.
+LESSONS ?=
+JOBS ?= 2
+reference-runs: $(STAMP)
+	$(PY) -m course.results $(LESSONS) --jobs $(JOBS)
+
 grade: $(STAMP)
 	$(PY) -m autograder grade $(SUBMISSIONS) --out $(GRADES)
+
+# The instructor's JupyterLab on the course folder `make grade` wrote, to grade written answers in nbgrader's
+# Formgrader (menu Nbgrader > Formgrader, or /formgrader): every nbgrader extension is on, since
+# autograder/labconfig (which `make lab` uses to hide them) is not read, and nbgrader reads the course folder's
+# nbgrader_config.py and gradebook.db. Run `make grade` again afterwards to merge the manual scores.
+formgrader: $(STAMP)
+	cd $(GRADES)/nbgrader && $(abspath $(VENV))/bin/jupyter lab --no-browser --ip=127.0.0.1 \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_widgets.py

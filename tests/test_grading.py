@@ -117,6 +117,11 @@ def test_toy_class_every_status(tmp_path):
         "status",
         "score",
         "max_score",
+        "auto_score",
+        "auto_max_score",
+        "manual_score",
+        "manual_max_score",
+        "manual_pending",
         "toy_a_square",
         "toy_a_cube",
         "toy_b_square",
@@ -274,8 +279,14 @@ def test_lesson_01_scores(tmp_path):
     assert [
         cell.metadata["nbgrader"]["grade_id"]
         for cell in solution.cells
-        if cell.metadata.get("nbgrader", {}).get("grade")
+        if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"]["solution"]
     ] == CELLS, "lesson 01 changed: update POINTS, MISTAKES"
+    # A written answer typed in waits for its manual score: the tests' points (auto_score) are checked here.
+    written = any(
+        cell.metadata.get("nbgrader", {}).get("grade") and cell.metadata["nbgrader"]["solution"]
+        for cell in solution.cells
+    )
+    answered = "needs manual grading" if written else "graded"
     submissions, out = tmp_path / "submissions", tmp_path / "out"
 
     def hand_in(student, edits=None):
@@ -300,24 +311,24 @@ def test_lesson_01_scores(tmp_path):
     rows = {student: row for (student, _), row in rows.items()}
 
     assert sorted(rows) == sorted(["full_marks", "blank", *BUGGY_STUDENTS, "endless_loop", "broken_json"])
-    assert {row["max_score"] for row in rows.values()} == {str(MAX_SCORE)}
-    assert (rows["full_marks"]["status"], rows["full_marks"]["score"]) == ("graded", str(MAX_SCORE))
+    assert {row["auto_max_score"] for row in rows.values()} == {str(MAX_SCORE)}
+    assert (rows["full_marks"]["status"], rows["full_marks"]["auto_score"]) == (answered, str(MAX_SCORE))
     assert scores(rows["full_marks"], CELLS) == {
         f"01_momentum_{exercise}": str(points) for exercise, points in POINTS.items()
     }
-    assert (rows["blank"]["status"], rows["blank"]["score"]) == ("graded", "0")
+    assert (rows["blank"]["status"], rows["blank"]["score"]) == ("graded", "0")  # unanswered written answers score 0
 
     for student, mistakes in BUGGY_STUDENTS.items():
         failed = exercises_failed(mistakes)
         expected = {
             f"01_momentum_{exercise}": str(0 if exercise in failed else points) for exercise, points in POINTS.items()
         }
-        assert (rows[student]["status"], scores(rows[student], CELLS)) == ("graded", expected), student
-        assert rows[student]["score"] == str(MAX_SCORE - sum(POINTS[exercise] for exercise in failed))
+        assert (rows[student]["status"], scores(rows[student], CELLS)) == (answered, expected), student
+        assert rows[student]["auto_score"] == str(MAX_SCORE - sum(POINTS[exercise] for exercise in failed))
 
     # The looping exercise is interrupted after --timeout and scores 0; the exercises after it still count.
-    assert (rows["endless_loop"]["status"], rows["endless_loop"]["score"]) == (
-        "graded",
+    assert (rows["endless_loop"]["status"], rows["endless_loop"]["auto_score"]) == (
+        answered,
         str(MAX_SCORE - POINTS["ema_momentum"]),
     )
     assert rows["endless_loop"]["01_momentum_ema_momentum"] == "0"
@@ -325,7 +336,7 @@ def test_lesson_01_scores(tmp_path):
 
     assert (rows["broken_json"]["status"], rows["broken_json"]["score"]) == ("invalid notebook", "0")
     assert "NotJSONError" in rows["broken_json"]["detail"]
-    graded = sorted(student for student, row in rows.items() if row["status"] == "graded")
+    graded = sorted(student for student, row in rows.items() if row["status"] in ("graded", "needs manual grading"))
     assert sorted(path.parent.parent.name for path in (out / "feedback").rglob("01_momentum.html")) == graded
 
 

@@ -17,7 +17,9 @@ result is a Row, one line of grades.csv.
     stderr_output.py    a graded cell's warnings (stderr) shown in the feedback, never scored
     status.py           graded, timed out, kernel died, ... from the records the run left
     graded_notebook.py  failed tests and interrupted cells, from the autograded notebook
-    gradebook.py        lesson points, a submission's scores, the merge into DIR/nbgrader/gradebook.db
+    gradebook.py        lesson points, the merge into DIR/nbgrader/gradebook.db, every row's scores read from it
+    manual_grading.py   written answers graded by hand in Formgrader: the instructor's entries kept across
+                        regrades and rebuilds, feedback pages rewritten to show them
     report.py           grades.csv, unmapped.txt and the printed summary
 
 This package imports nothing on its own: sandbox.py and kernel_guard.py run in the student's kernel.

@@ -1,9 +1,10 @@
 """The cache of earlier results: a submission is regraded only when its notebook or its grading changed.
 
-Each graded submission leaves runs/<student>/<lesson>/result.json in the course folder: its row and its
-cache key, a digest of the notebook and of the run's fingerprint (this grader's version, the limits that
-change a grade, the autograder's code and the lessons' sources). A later run that computes the same key
-reuses the row instead of grading the notebook again.
+Each graded submission leaves runs/<student>/<lesson>/result.json in the course folder, saved once the
+submission is in the course gradebook: its row and its cache key, a digest of the notebook and of the run's
+fingerprint (this grader's version, the limits that change a grade, the autograder's code and the lessons'
+sources). A later run that computes the same key reuses the row instead of grading the notebook again; its
+scores are read from the course gradebook anew (autograder/grading/gradebook.py: read_scores).
 """
 
 import hashlib
@@ -15,7 +16,7 @@ from autograder.build import COURSE_DIRECTORY
 from autograder.grading.records import Row
 
 # Bump when a change alters grades without changing the autograder's code, so that the next run regrades everything.
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"
 AUTOGRADER_DIR = Path(__file__).resolve().parents[1]
 
 

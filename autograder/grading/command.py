@@ -10,20 +10,38 @@ The lessons graded are those named with --lesson, otherwise every lesson someone
 
 DIR receives:
   grades.csv        one row per student and lesson: student, lesson, status, score, max_score,
-                    the score of each graded cell (one column per grade_id), failures (each failed
-                    test's error, naming the known mistake the answer matches when there is one),
-                    flags (integrity findings, see below) and a detail that says why when
-                    something went wrong
+                    auto_score and auto_max_score (the test cells' points), manual_score and
+                    manual_max_score (the points of the written answers, graded by hand in Formgrader),
+                    manual_pending (the grade_ids of written answers still without a score, space-
+                    separated), the score of each graded cell (one column per grade_id; empty for a
+                    written answer still waiting), failures (each failed test's error, naming the
+                    known mistake the answer matches when there is one), flags (integrity findings,
+                    see below) and a detail that says why when something went wrong. score is
+                    auto_score + manual_score, as nbgrader counts it (a manual score replaces the
+                    automatic one, extra credit is added); while a written answer waits, score and
+                    manual_score are empty: a partial score is never reported as final
   feedback/<student>/<lesson>/<lesson>.html
-                    what the student gets back: their notebook as graded, with the test results
+                    what the student gets back: their notebook as graded, with the test results,
+                    and the manual scores and comments once given
   unmapped.txt      the files that were not graded, and why
   nbgrader/         the nbgrader course folder: gradebook.db (every graded submission, for the
                     Formgrader's manual grading), submitted/, autograded/, logs/, runs/ (one
                     folder per submission with its own gradebook and result)
+  manual_grades/<student>/<lesson>.json
+                    what the instructor entered in Formgrader on that submission, with digests of
+                    the answers it judged: kept when the course folder is rebuilt, and carried over
+                    to a regraded submission wherever the answer is unchanged
+
+Written answers: grade the class, score the written answers in Formgrader (DIR/nbgrader), then run
+the same command again: it regrades nothing that did not change, reads the manual scores and comments
+from DIR/nbgrader/gradebook.db into grades.csv and rewrites the feedback pages they changed.
 
 status is one of
   graded            nbgrader ran the notebook; a cell that ran past --timeout was interrupted and
                     marked with an error (its exercise's tests fail), and the cells after it still ran
+  needs manual grading
+                    graded, but a written answer still waits for its score in Formgrader: score is
+                    empty until it has one (auto_score is filled; manual_pending names the cells)
   timed out         the lesson ran past --wall-limit, used up --cpu-limit, or a cell could not be
                     interrupted; the lesson scores 0
   kernel died       the kernel crashed (os._exit, a segfault, killed); the lesson scores 0

@@ -12,7 +12,8 @@ def prepare_course(run, lessons):
     """Make run.course an nbgrader course folder whose gradebook knows every graded cell of `lessons`.
 
     Kept between runs while the lessons' sources are unchanged, so earlier results stay valid;
-    rebuilt from scratch (with the feedback pages) when they changed. The settings file and the
+    rebuilt from scratch (with the feedback pages) when they changed: what the instructor entered in
+    Formgrader is kept outside it, in DIR/manual_grades (grading/manual_grading.py). The settings file and the
     sandbox kernelspec are written on every run, so that they are always this grader's.
     """
     sources = {

@@ -83,21 +83,27 @@ def autograde(run, submission, notebook):
     )
 
 
-def write_feedback(run, submission):
-    """Write the student's HTML feedback page for the lesson into out/feedback/<student>/<lesson>/."""
+def write_feedback(run, submission, gradebook=None):
+    """Write the student's HTML feedback page for the lesson into out/feedback/<student>/<lesson>/; True if written.
+
+    The scores and comments shown are those of `gradebook`: by default the submission's own, as autograding
+    left it; the course's gradebook.db adds what the instructor entered in Formgrader.
+    """
     log = run.run_folder(submission) / "feedback.log"
     arguments = ["generate_feedback", submission.lesson, "--student", submission.student, "--force"]
-    if run_nbgrader(run, submission, arguments, log) != 0:
+    if run_nbgrader(run, submission, arguments, log, gradebook=gradebook) != 0:
         print(f"warning: nbgrader generate_feedback failed for {submission.student}, {submission.lesson}; see {log}")
-        return
+        return False
+    shutil.rmtree(run.feedback_folder(submission), ignore_errors=True)
     shutil.copytree(run.course / "feedback" / submission.student / submission.lesson, run.feedback_folder(submission))
+    return True
 
 
-def run_nbgrader(run, submission, arguments, log, wall_limit=None, environment=None):
-    """Run `python -m nbgrader ARGUMENTS` on the course with the submission's own gradebook, its output going to `log`.
+def run_nbgrader(run, submission, arguments, log, wall_limit=None, environment=None, gradebook=None):
+    """Run `python -m nbgrader ARGUMENTS` on the course, its output going to `log`.
 
-    Returns the exit status, or None when it ran past `wall_limit` seconds: then it is killed
-    together with its kernel.
+    nbgrader uses `gradebook` (a path), by default the submission's own. Returns the exit status, or None
+    when it ran past `wall_limit` seconds: then it is killed together with its kernel.
     """
     command = [
         sys.executable,
@@ -105,7 +111,7 @@ def run_nbgrader(run, submission, arguments, log, wall_limit=None, environment=N
         "nbgrader",
         *arguments,
         f"--CourseDirectory.root={run.course}",
-        f"--CourseDirectory.db_url=sqlite:///{run.run_folder(submission) / 'gradebook.db'}",
+        f"--CourseDirectory.db_url=sqlite:///{gradebook or run.run_folder(submission) / 'gradebook.db'}",
     ]
     with open(log, "w") as log_file:
         # Output goes to a file, not a pipe: a stuck kernel inherits it and would keep a pipe open.

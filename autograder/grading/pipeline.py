@@ -1,8 +1,10 @@
 """Grading as a pipeline: the steps a class goes through, and the steps of each submission.
 
-A class: intake -> course folder -> cache (reuse what is unchanged) -> each remaining submission, `jobs` at a
-time -> gradebook merge -> report. A submission: intake's checks (missing? a notebook?) -> integrity scan ->
-sandboxed nbgrader run -> status -> scores, failed tests and feedback page when graded -> saved for the cache.
+A class: intake -> the instructor's manual entries saved -> course folder -> cache (reuse what is unchanged) ->
+each remaining submission, `jobs` at a time, merged into the course gradebook and saved for the cache as it
+comes -> every row's scores read from the course gradebook -> feedback pages refreshed where the manual
+entries changed -> report. A submission: intake's checks (missing? a notebook?) -> integrity scan -> sandboxed
+nbgrader run -> status -> failed tests and feedback page when graded.
 """
 
 import shutil
@@ -15,14 +17,10 @@ import nbformat
 from autograder.build import CourseError
 from autograder.grading import cache, integrity, sandbox
 from autograder.grading.course_folder import prepare_course
-from autograder.grading.gradebook import (
-    lesson_max_scores,
-    make_gradebook_tool_findable,
-    merge_into_gradebook,
-    read_scores,
-)
+from autograder.grading.gradebook import lesson_max_scores, make_gradebook_tool_findable, open_gradebook, read_scores
 from autograder.grading.graded_notebook import failed_tests
 from autograder.grading.intake import read_notebook, read_submissions
+from autograder.grading.manual_grading import graded_cells, merge_submission, refresh_feedback, save_instructor_entries
 from autograder.grading.nbgrader_run import autograde, write_feedback
 from autograder.grading.records import Row, Submission
 from autograder.grading.report import write_report
@@ -44,6 +42,8 @@ def grade_class(run):
     if not isolated:
         print(f"warning: student code runs without network isolation or hidden folders: {why_not}")
 
+    # First: a changed lesson makes prepare_course rebuild the course folder, gradebook.db included.
+    save_instructor_entries(run)
     prepare_course(run, lessons)
     fingerprint = cache.fingerprint(run, lessons)
     max_scores = lesson_max_scores(run, lessons)
@@ -64,22 +64,31 @@ def grade_class(run):
                 to_grade.append(submission)
             else:
                 rows.append(row)
-    with ThreadPoolExecutor(max_workers=max(1, run.jobs)) as pool:
-        rows += pool.map(partial(grade_submission, run), to_grade)
-    merge_into_gradebook(run, [row for row in rows if row.regraded])
+    with (
+        ThreadPoolExecutor(max_workers=max(1, run.jobs)) as pool,
+        open_gradebook(run.course / "gradebook.db") as gradebook,
+    ):
+        # Merged one at a time, as they come, by this process: the course gradebook's only writer. A row is saved
+        # for the cache once merged, so that a row reused later is always the one the gradebook holds.
+        for submission, row in zip(to_grade, pool.map(partial(grade_submission, run), to_grade)):
+            merge_submission(run, gradebook, row)
+            cache.save_row(run, submission, row)
+            rows.append(row)
+    cells = {lesson: graded_cells(nbformat.read(run.source_notebook(lesson), as_version=4)) for lesson in lessons}
+    read_scores(run, rows, cells)
+    refresh_feedback(run, rows)
     rows.sort(key=lambda row: (row.student, lessons.index(row.lesson)))
-    write_report(run, rows, lessons, intake.problems)
+    write_report(run, rows, cells, intake.problems)
     return rows, intake.problems
 
 
 def grade_submission(run, submission):
-    """Validate, autograde and write feedback for one submission; save and return its row."""
+    """Validate, autograde and write feedback for one submission; return its row (its scores are read later)."""
     shutil.rmtree(run.run_folder(submission), ignore_errors=True)
     shutil.rmtree(run.feedback_folder(submission), ignore_errors=True)
     run.run_folder(submission).mkdir(parents=True)
     row = _grade(run, submission)
     row.max_score = submission.max_score
-    cache.save_row(run, submission, row)
     return row
 
 
@@ -118,7 +127,6 @@ def _grade(run, submission):
         seconds=time.monotonic() - started,
     )
     if status == GRADED:
-        read_scores(run, submission, row)
         row.failures = failed_tests(run.autograded_notebook(submission))
         write_feedback(run, submission)
     return row

@@ -41,12 +41,18 @@ class GradingRun:
         return self.out / "feedback"
 
     @property
+    def manual_grades(self):
+        """What the instructor entered in Formgrader, kept outside the course folder (grading/manual_grading.py)."""
+        return self.out / "manual_grades"
+
+    @property
     def hidden(self):
         """What a student's kernel must not see: hidden tests, other students' notebooks, gradebooks."""
         course_parts = ["source", "release", "submitted", "runs", "autograded", "feedback", "gradebook.db"]
         return [
             *(self.course / name for name in course_parts),
             self.feedback,
+            self.manual_grades,
             self.submissions,
             self.course_root / COURSE_DIRECTORY.source_directory,
         ]
@@ -68,6 +74,9 @@ class GradingRun:
     def autograded_notebook(self, submission):
         return self.course / "autograded" / submission.student / submission.lesson / f"{submission.lesson}.ipynb"
 
+    def manual_grades_file(self, student, lesson):
+        return self.manual_grades / student / f"{lesson}.json"
+
     def feedback_folder(self, submission):
         """Where the student's feedback page goes: out/feedback/<student>/<lesson>/."""
         return self.feedback / submission.student / submission.lesson
@@ -87,15 +96,24 @@ class Submission:
 
 @dataclass
 class Row:
-    """One line of grades.csv: a student's result on one lesson."""
+    """One line of grades.csv: a student's result on one lesson.
+
+    The scores of a graded row are read from the course gradebook at every run (gradebook.read_scores):
+    those an earlier run saved are replaced.
+    """
 
     student: str
     lesson: str
     status: str
     detail: str = ""
-    score: float = 0.0
+    score: float | None = 0.0  # None: a written answer still waits for its manual score, so there is no final score
     max_score: float = 0.0
-    cell_scores: dict = field(default_factory=dict)
+    auto_score: float = 0.0  # the test cells' points
+    auto_max_score: float = 0.0
+    manual_score: float | None = 0.0  # the points of the cells graded by hand; None while one waits
+    manual_max_score: float = 0.0
+    manual_pending: list = field(default_factory=list)  # grade_ids of the written answers still without a score
+    cell_scores: dict = field(default_factory=dict)  # grade_id -> score; "" for a written answer still waiting
     failures: list = field(default_factory=list)
     flags: list = field(default_factory=list)
     seconds: float = 0.0

@@ -3,34 +3,36 @@
 import csv
 from collections import Counter
 
-import nbformat
-
 from autograder.grading.intake import problem_list
-from autograder.grading.status import GRADED, STATUSES
+from autograder.grading.status import AUTOGRADED, NEEDS_MANUAL_GRADING, STATUSES
 
 
-def write_report(run, rows, lessons, problems):
-    """Write grades.csv (one row per student and lesson) and unmapped.txt (the files not graded) under run.out."""
-    write_csv(rows, run.out / "grades.csv", graded_cells(run, lessons))
+def write_report(run, rows, lesson_cells, problems):
+    """Write grades.csv (one row per student and lesson) and unmapped.txt (the files not graded) under run.out.
+
+    `lesson_cells`: {lesson: its GradedCells}, in course order; each graded cell gets a column.
+    """
+    write_csv(rows, run.out / "grades.csv", [cell.grade_id for cells in lesson_cells.values() for cell in cells])
     (run.out / "unmapped.txt").write_text("".join(problem + "\n" for problem in problems))
 
 
-def graded_cells(run, lessons):
-    """grade_ids of the cells that carry points in each lesson, in notebook order: the per-cell CSV columns."""
-    cells = []
-    for lesson in lessons:
-        notebook = nbformat.read(run.source_notebook(lesson), as_version=4)
-        # Tests and written answers are "grade" cells; a task (markdown graded by hand) is a "task" cell.
-        cells += [
-            cell.metadata["nbgrader"]["grade_id"]
-            for cell in notebook.cells
-            if cell.metadata.get("nbgrader", {}).get("grade") or cell.metadata.get("nbgrader", {}).get("task")
-        ]
-    return cells
-
-
 def write_csv(rows, path, cell_ids):
-    columns = ["student", "lesson", "status", "score", "max_score", *cell_ids, "failures", "flags", "detail"]
+    columns = [
+        "student",
+        "lesson",
+        "status",
+        "score",
+        "max_score",
+        "auto_score",
+        "auto_max_score",
+        "manual_score",
+        "manual_max_score",
+        "manual_pending",
+        *cell_ids,
+        "failures",
+        "flags",
+        "detail",
+    ]
     with open(path, "w", newline="") as csv_file:
         writer = csv.DictWriter(csv_file, fieldnames=columns)
         writer.writeheader()
@@ -42,6 +44,11 @@ def write_csv(rows, path, cell_ids):
                     "status": row.status,
                     "score": _number(row.score),
                     "max_score": _number(row.max_score),
+                    "auto_score": _number(row.auto_score),
+                    "auto_max_score": _number(row.auto_max_score),
+                    "manual_score": _number(row.manual_score),
+                    "manual_max_score": _number(row.manual_max_score),
+                    "manual_pending": " ".join(row.manual_pending),
                     **{cell: _number(score) for cell, score in row.cell_scores.items()},
                     "failures": " | ".join(row.failures),
                     "flags": "; ".join(row.flags),
@@ -51,14 +58,19 @@ def write_csv(rows, path, cell_ids):
 
 
 def _number(value):
-    """3.0 -> '3', 2.5 -> '2.5': scores read the way the lesson headings state points."""
+    """3.0 -> '3', 2.5 -> '2.5', None (no score yet) -> '': scores read the way the lesson headings state points."""
+    if value is None:
+        return ""
     return f"{value:g}" if isinstance(value, float) else value
 
 
 def print_summary(rows, problems, out, elapsed):
-    """A few lines for the terminal: counts by status, mean score per lesson, every row with a detail or flag."""
+    """A few lines for the terminal: counts by status, mean score per lesson, every row with a detail or flag.
+
+    A lesson with submissions still waiting for a manual score gets no mean score, only its automatic part's.
+    """
     counts = Counter(row.status for row in rows)
-    regraded = [row for row in rows if row.regraded and row.status == GRADED]
+    regraded = [row for row in rows if row.regraded and row.status in AUTOGRADED]
     pace = f", {sum(row.seconds for row in regraded) / len(regraded):.1f} s per graded notebook" if regraded else ""
     print(
         f"{len(rows)} submissions in {elapsed:.0f} s ({sum(row.regraded for row in rows)} regraded{pace}): "
@@ -66,8 +78,16 @@ def print_summary(rows, problems, out, elapsed):
     )
     for lesson in dict.fromkeys(row.lesson for row in rows):
         lesson_rows = [row for row in rows if row.lesson == lesson]
-        mean = sum(row.score for row in lesson_rows) / len(lesson_rows)
-        print(f"  {lesson}: mean score {mean:.2f} of {_number(lesson_rows[0].max_score)}")
+        waiting = sum(row.status == NEEDS_MANUAL_GRADING for row in lesson_rows)
+        if waiting:
+            mean = sum(row.auto_score for row in lesson_rows) / len(lesson_rows)
+            print(
+                f"  {lesson}: no mean score yet, {waiting} of {len(lesson_rows)} await manual grading; "
+                f"mean auto score {mean:.2f} of {_number(lesson_rows[0].auto_max_score)}"
+            )
+        else:
+            mean = sum(row.score for row in lesson_rows) / len(lesson_rows)
+            print(f"  {lesson}: mean score {mean:.2f} of {_number(lesson_rows[0].max_score)}")
     for row in rows:
         if row.detail or row.flags:
             print(f"  {row.student}, {row.lesson}: {row.status}; {'; '.join(filter(None, [row.detail, *row.flags]))}")

@@ -1,7 +1,9 @@
 """The status of a submission (grades.csv's `status` column), told from records rather than from log text.
 
-    graded, timed out, kernel died, invalid notebook, missing, error
+    graded, needs manual grading, timed out, kernel died, invalid notebook, missing, error
 
+`needs manual grading` is a graded submission with a written answer not yet scored by hand in Formgrader; it
+is told when the scores are read from the course gradebook (autograder/grading/gradebook.py: read_scores).
 `missing` and `invalid notebook` are intake's (autograder/grading/intake.py); `autograde_status` tells the
 others from what the nbgrader run left (autograder/grading/nbgrader_run.py), in this order:
 - the nbgrader process: stopped at the wall-clock limit, or its exit status;
@@ -20,12 +22,15 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from autograder.grading.graded_notebook import interrupted_cells
 
 GRADED = "graded"
+NEEDS_MANUAL_GRADING = "needs manual grading"
 TIMED_OUT = "timed out"
 KERNEL_DIED = "kernel died"
 INVALID = "invalid notebook"
 MISSING = "missing"
 ERROR = "error"
-STATUSES = (GRADED, TIMED_OUT, KERNEL_DIED, INVALID, MISSING, ERROR)
+STATUSES = (GRADED, NEEDS_MANUAL_GRADING, TIMED_OUT, KERNEL_DIED, INVALID, MISSING, ERROR)
+# nbgrader ran the notebook: the submission is in the course gradebook, with its scores.
+AUTOGRADED = (GRADED, NEEDS_MANUAL_GRADING)
 
 
 def autograde_status(run, submission, outcome):
