@@ -24,7 +24,7 @@ def momentum_explorer(gd_step=None, heavy_ball_step=None, nesterov_step=None, st
     controls = {
         "lr": learning_rate_slider(0.5),
         "momentum": ipywidgets.FloatSlider(
-            value=0.8, min=0.0, max=0.99, step=0.01, description="momentum β", style={"description_width": "initial"}
+            value=0.8, min=0.0, max=0.99, step=0.01, description="momentum μ", style={"description_width": "initial"}
         ),
         "kappa": ipywidgets.FloatLogSlider(
             value=30.0,
@@ -39,11 +39,11 @@ def momentum_explorer(gd_step=None, heavy_ball_step=None, nesterov_step=None, st
     }
 
     def optimizers_for(v):
-        lr, beta = v["lr"], v["momentum"]
+        lr, momentum = v["lr"], v["momentum"]
         return {
             "gradient descent": lambda p, g, state: (gd(p, g, lr), state),
-            "heavy-ball momentum": lambda p, g, buf: heavy_ball(p, g, buf, lr, beta),
-            "Nesterov": lambda p, g, buf: nesterov(p, g, buf, lr, beta),
+            "heavy-ball momentum": lambda p, g, buf: heavy_ball(p, g, buf, lr, momentum),
+            "Nesterov": lambda p, g, buf: nesterov(p, g, buf, lr, momentum),
         }
 
     return PathExplorer(
