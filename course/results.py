@@ -110,10 +110,11 @@ def run_all(train, settings_list, cache=None, jobs=1, progress=None):
         progress.update(len(settings_list) - len(todo))
 
     def done(index, result):
-        results[index] = result
+        # As a cached run reads back (NaN as None), so that a resumed recording computes what a fresh one does.
+        results[index] = json_safe(result)
         if cache is not None:
             cache.mkdir(parents=True, exist_ok=True)
-            paths[index].write_text(json.dumps(json_safe({"settings": settings_list[index], "result": result})))
+            paths[index].write_text(json.dumps({"settings": settings_list[index], "result": results[index]}))
         if progress is not None:
             progress.update(1)
 

@@ -6,8 +6,8 @@ import nbformat
 import pytest
 
 from course.lessons import LESSONS
+from fixtures.courses import SOLUTION_REGION
 
-SOLUTION_REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION", re.DOTALL | re.MULTILINE)
 # What a solution line computes, without `return` or an assignment's target.
 COMPUTED = re.compile(r"^(?:return\s+|[\w.\[\], ]+?\s*=\s*(?!=))?(?P<expression>.+)$")
 # A tuple of names (`return dx, dgamma, dbeta`), an opening call (`torch.optim.SGD(`) or a submodule the contract

@@ -37,12 +37,6 @@ def make_gradebook_tool_findable():
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
-def lesson_max_scores(run, lessons):
-    """{lesson: its points}, as the template gradebook counts them."""
-    with open_gradebook(run.course / "template.db") as gradebook:
-        return {lesson: gradebook.find_assignment(lesson).max_score for lesson in lessons}
-
-
 def instructor_entries(gradebook):
     """{(student, lesson): {grade_id: {field: value}}} for every submission in `gradebook` (an open Gradebook).
 

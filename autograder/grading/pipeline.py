@@ -17,7 +17,7 @@ import nbformat
 from autograder.build import CourseError
 from autograder.grading import cache, integrity, sandbox
 from autograder.grading.course_folder import prepare_course
-from autograder.grading.gradebook import lesson_max_scores, make_gradebook_tool_findable, open_gradebook, read_scores
+from autograder.grading.gradebook import make_gradebook_tool_findable, open_gradebook, read_scores
 from autograder.grading.graded_notebook import failed_tests
 from autograder.grading.intake import read_notebook, read_submissions
 from autograder.grading.manual_grading import graded_cells, merge_submission, refresh_feedback, save_instructor_entries
@@ -46,7 +46,8 @@ def grade_class(run):
     save_instructor_entries(run)
     prepare_course(run, lessons)
     fingerprint = cache.fingerprint(run, lessons)
-    max_scores = lesson_max_scores(run, lessons)
+    # The cells that carry points, read once: the lessons' points, the CSV's columns, which cells wait for a hand.
+    cells = {lesson: graded_cells(nbformat.read(run.source_notebook(lesson), as_version=4)) for lesson in lessons}
     rows, to_grade = [], []
     for student in sorted(intake.students):
         for lesson in lessons:
@@ -56,7 +57,7 @@ def grade_class(run):
                 lesson,
                 notebook,
                 tuple(intake.problems_of(student)),
-                max_scores[lesson],
+                sum(cell.points for cell in cells[lesson]),
                 cache.cache_key(fingerprint, notebook),
             )
             row = cache.earlier_row(run, submission)
@@ -74,7 +75,6 @@ def grade_class(run):
             merge_submission(run, gradebook, row)
             cache.save_row(run, submission, row)
             rows.append(row)
-    cells = {lesson: graded_cells(nbformat.read(run.source_notebook(lesson), as_version=4)) for lesson in lessons}
     read_scores(run, rows, cells)
     refresh_feedback(run, rows)
     rows.sort(key=lambda row: (row.student, lessons.index(row.lesson)))
