@@ -15,6 +15,7 @@ feedback pages come out.
 
 import copy
 import csv
+import os
 import re
 import signal
 import subprocess
@@ -32,14 +33,38 @@ from autograder.build import REPO_ROOT, build_lessons, load_nbgrader_config
 from autograder.grading.execute_step import ExecuteFailure, RecordingExecute, autograde_options
 from autograder.grading.nbgrader_run import AutogradeOutcome
 from autograder.grading.records import GradingRun, Submission
-from autograder.grading.sandbox import KernelExit, Limits
+from autograder.grading.sandbox import KernelExit, Limits, isolation
 from autograder.grading.status import autograde_status
 from autograder.grading.stderr_output import UnscoredStderr
 from fixtures.courses import fill_in, make_toy_course, toy_solution
 
+SANDBOXED, WHY_NOT_SANDBOXED = isolation()
 
-def grade(submissions, out, *options, course_root=REPO_ROOT):
-    """Run the grading command; return {(student, lesson): CSV row} and the CSV's header."""
+
+def sandbox_options():
+    """No options where the grading sandbox works; --unsafe-no-sandbox where bubblewrap is missing (the tests'
+    own classes are trusted), unless OPTDEEP_REQUIRE_SANDBOX=1 (CI sets it), which makes that a failure."""
+    if SANDBOXED:
+        return ()
+    if os.environ.get("OPTDEEP_REQUIRE_SANDBOX") == "1":
+        pytest.fail(f"the grading sandbox is required here, and {WHY_NOT_SANDBOXED}")
+    return ("--unsafe-no-sandbox",)
+
+
+def require_sandbox():
+    """Skip a test of the sandbox where there is none (a failure where it is required): hostile notebooks are
+    never graded without it."""
+    if sandbox_options():
+        pytest.skip(f"no grading sandbox: {WHY_NOT_SANDBOXED}")
+
+
+def grade(submissions, out, *options, course_root=REPO_ROOT, environment=None):
+    """Run the grading command; return {(student, lesson): CSV row} and the CSV's header.
+
+    The class is graded in the sandbox; where there is none (and none is required), with --unsafe-no-sandbox,
+    since these classes are the tests' own. `environment` replaces the command's environment.
+    """
+    options = (*options, *sandbox_options())
     result = subprocess.run(
         [
             sys.executable,
@@ -56,6 +81,7 @@ def grade(submissions, out, *options, course_root=REPO_ROOT):
         capture_output=True,
         text=True,
         timeout=900,
+        env=environment,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     print(result.stdout)  # the summary, shown when a test fails
@@ -113,6 +139,7 @@ def test_toy_class_every_status(tmp_path):
 
     assert columns == [
         "student",
+        "submitted_as",
         "lesson",
         "status",
         "score",

@@ -10,20 +10,25 @@ reports every case. A second run must regrade nothing, and a third only the note
 import contextlib
 import copy
 import fcntl
+import hashlib
 import json
 import os
 import shutil
 import socket
+import sys
+import tempfile
 import threading
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+import numpy as np
+import psutil
 import pytest
-from test_grading import grade, submit
+from test_grading import grade, require_sandbox, submit
 
-from autograder.build import build_lessons
+from autograder.build import REPO_ROOT, build_lessons
 from autograder.grading import sandbox
 from autograder.grading.intake import collect
 from fixtures.courses import fill_in, make_toy_course
@@ -31,7 +36,9 @@ from fixtures.courses import fill_in, make_toy_course
 LESSON = "toy_a"
 # Short limits so the hostile cases end quickly; two workers, as an instructor with two cores would run it.
 BATCH_OPTIONS = ("--jobs", "2", "--timeout", "3", "--wall-limit", "60", "--cpu-limit", "8", "--memory-mb", "2048")
-ISOLATED = sandbox.isolation()[0]
+# What a kernel would find if the sandbox leaked: planted in the grader's environment and home folder.
+SECRET = "grader-secret-4f1d9c"
+DAEMON_MARKER = "hostile-daemon-marker"
 
 
 @dataclass
@@ -72,9 +79,29 @@ CASES = {
         flags_include={"toy_a_cube_answer patches numpy.allclose", "replaced numpy.allclose (restored)"},
     ),
     "imports_reference": Case("graded", "3", flags=["toy_a_square_answer uses reference_impl"]),
-    # Without namespaces (see autograder/grading/sandbox.py) the grader warns and these reads succeed.
-    "reads_outside": Case("graded", "2", failures="No such file or directory") if ISOLATED else Case("graded", "3"),
-    "network": Case("graded", "2", failures="Network is unreachable") if ISOLATED else Case("graded", "3"),
+    "reads_outside": Case("graded", "2", failures="No such file or directory"),
+    "network": Case("graded", "2", failures="Network is unreachable"),
+    # Each answer below is right only if what it tries fails: full marks say the sandbox held.
+    # 1. Student code runs as the grader: writes to the course, the venv, the run's settings and gradebooks.
+    "writes_grader_files": Case("graded", "3", flags=[]),
+    # 1. and 2. Daemons and children that would outlive the run (tests below look for survivors).
+    "leaves_daemons": Case("graded", "3", flags=[]),
+    # 2. Kills every process it can, looks for classmates' kernels and their sockets.
+    "kills_everything": Case("graded", "3", flags=[]),
+    "finds_classmates": Case("graded", "3", flags=[]),
+    # 3. Reads the hidden tests, a classmate's notebook, the gradebook, the grader's environment and home.
+    "reads_secrets": Case("graded", "3", flags=[]),
+    "undoes_mounts": Case("graded", "3", flags=[]),
+    # 4. Intake: a link to the instructor's solution, a notebook in a hidden folder, a FIFO, a BOM.
+    "links_solution": Case("missing", "0", unmapped="links_solution/toy_a.ipynb: a symbolic link: not followed"),
+    "hides_notebook": Case("missing", "0", unmapped="hides_notebook/.drafts: hidden"),
+    "fifo_beside": Case("graded", "3", flags=[], unmapped="fifo_beside/pipe: not a regular file"),
+    "byte_order_mark": Case("graded", "3", flags=[]),
+    # 7. Resources: the disk quota, a flood of the kernel's own stderr.
+    "fills_disk": Case("graded", "2", failures="No space left on device"),
+    "floods_log": Case("graded", "3", flags=[]),
+    # 8. A result output before the error.
+    "result_before_raise": Case("graded", "2", failures="NotImplementedError"),
     "sleep_in_test": Case("graded", "3", flags=["edited test cell toy_a_square (restored)"]),
     "deleted_test": Case("graded", "3", flags=["deleted test cell toy_a_cube (restored)"]),
     "reordered": Case("graded", "1", flags=["graded cells out of order"], failures="NameError"),
@@ -85,6 +112,18 @@ CASES = {
     "missing": Case("missing", "0", unmapped="missing/homework.ipynb: matches no lesson"),
 }
 HONEST = ["added_cells", "honest_1", "honest_2", "honest_3", "old_format", "wrong_kernel"]
+# The attacks that fail in the sandbox: right answers, no flags, like the honest students'.
+HELD = [
+    "byte_order_mark",
+    "fifo_beside",
+    "finds_classmates",
+    "floods_log",
+    "kills_everything",
+    "leaves_daemons",
+    "reads_secrets",
+    "undoes_mounts",
+    "writes_grader_files",
+]
 
 
 def edit_cells(notebook, change):
@@ -130,7 +169,7 @@ def full_marks(course):
     return lesson, solution, fill_in(lesson, solution)
 
 
-def hand_in_hostile_class(course, submissions, port):
+def hand_in_hostile_class(course, submissions, out, port, grader_home):
     lesson, solution, full = full_marks(course)
 
     def answer(student, exercise, code):
@@ -199,6 +238,98 @@ def hand_in_hostile_class(course, submissions, port):
     submit(submissions, "wrong_kernel", LESSON, wrong_kernel)
     (submissions / "missing").mkdir()
     nbformat.write(full, submissions / "missing" / "homework.ipynb")  # named after no lesson
+    hand_in_escapes(course, submissions, out, grader_home, answer)
+    hand_in_intake_tricks(course, submissions, full)
+    answer(
+        "fills_disk",
+        "square",
+        "for part in range(3):\n        open(f'big{part}', 'wb').write(bytes(90 << 20))\n    return x * x",
+    )
+    answer("floods_log", "square", "import os\n    os.write(2, b'y' * (40 << 20))\n    return x * x")
+    answer("result_before_raise", "square", "import sys\n    sys.displayhook(1)\n    raise NotImplementedError")
+
+
+def grader_files(course, out):
+    """The files a student's code must not change: the course's packages and lessons, the toy course, the venv's
+    entry points, and the grading run's settings, kernelspec and gradebook template."""
+    return [
+        *(REPO_ROOT / "autograder").rglob("*.py"),
+        *(REPO_ROOT / "reference_impl").rglob("*.py"),
+        REPO_ROOT / "course" / "__init__.py",
+        *course.rglob("*.ipynb"),
+        Path(np.__file__),
+        Path(nbformat.__file__),
+        Path(sys.executable).parent / "activate",
+        out / "nbgrader" / "nbgrader_config.py",
+        out / "nbgrader" / "jupyter" / "kernels" / sandbox.KERNEL_NAME / "kernel.json",
+        out / "nbgrader" / "template.db",
+    ]
+
+
+def hand_in_escapes(course, submissions, out, grader_home, answer):
+    """Answers that are right only when their attack fails (classes 1 to 3 of the sandbox's threat model)."""
+    targets = [str(path) for path in grader_files(course, out)] + [str(out / "nbgrader" / "gradebook.db")]
+    answer(
+        "writes_grader_files",
+        "square",
+        f"wrote = []\n    for path in {targets!r}:\n        try:\n            open(path, 'a').close()\n"
+        "            wrote.append(path)\n        except OSError:\n            pass\n    return -1 if wrote else x * x",
+    )
+    answer(
+        "leaves_daemons",
+        "square",
+        "return x * x\nimport subprocess\nfor _ in range(20):\n"
+        f"    subprocess.Popen(['sh', '-c', 'sleep 900', {DAEMON_MARKER!r}],"
+        " start_new_session=True)",
+    )
+    answer(
+        "kills_everything",
+        "square",
+        "return x * x\nimport os, signal\nfor target in (-1, os.getppid(), 1):\n    try:\n"
+        "        os.kill(target, signal.SIGKILL)\n    except OSError:\n        pass",
+    )
+    answer(
+        "finds_classmates",
+        "square",
+        "import glob, os\n"
+        f"    channels = glob.glob({str(Path(tempfile.gettempdir()) / 'autograder-*')!r})\n"
+        "    processes = [entry for entry in os.listdir('/proc') if entry.isdigit()]\n"
+        "    return -1 if len(channels) > 1 or len(processes) > 5 else x * x",
+    )
+    readable = [
+        course / "solutions" / LESSON / f"{LESSON}.ipynb",
+        submissions / "honest_1" / f"{LESSON}.ipynb",
+        out / "nbgrader" / "gradebook.db",
+        grader_home / ".ssh" / "id_ed25519",
+        "/proc/1/environ",
+    ]
+    answer(
+        "reads_secrets",
+        "square",
+        # The secret is spelt in two pieces: the notebook itself lands in the output folder.
+        f"import os\n    found = [v for v in os.environ.values() if {SECRET[:7]!r} + {SECRET[7:]!r} in v]\n"
+        f"    for path in {[str(path) for path in readable]!r}:\n        try:\n"
+        "            found.append(open(path, 'rb').read(100))\n        except OSError:\n            pass\n"
+        "    print(found)\n    return -1 if found else x * x",
+    )
+    answer(
+        "undoes_mounts",
+        "square",
+        "import subprocess\n    seen = subprocess.run(['unshare', '-Urm', 'sh', '-c', 'umount -l /tmp; umount -l /; "
+        f"cat {course / 'solutions' / LESSON / (LESSON + '.ipynb')}'], capture_output=True).stdout\n"
+        "    return -1 if seen else x * x",
+    )
+
+
+def hand_in_intake_tricks(course, submissions, full):
+    """Files intake must not follow, open or choke on (class 4)."""
+    (submissions / "links_solution").mkdir()
+    (submissions / "links_solution" / f"{LESSON}.ipynb").symlink_to(course / "solutions" / LESSON / f"{LESSON}.ipynb")
+    submit(submissions / "hides_notebook", ".drafts", LESSON, full)
+    submit(submissions, "fifo_beside", LESSON, full)
+    os.mkfifo(submissions / "fifo_beside" / "pipe")
+    (submissions / "byte_order_mark").mkdir()
+    (submissions / "byte_order_mark" / f"{LESSON}.ipynb").write_bytes(b"\xef\xbb\xbf" + nbformat.writes(full).encode())
 
 
 @dataclass
@@ -209,6 +340,11 @@ class Batch:
     feedback: list  # the students who got a feedback page
     unmapped: str  # unmapped.txt
     loopback_connections: int  # connections a kernel made to the grader's loopback listener
+    grader_files_changed: list  # grader_files whose content a submission changed
+    submissions_changed: list  # files of the submissions folder a submission changed
+    survivors: list  # command lines of the processes submissions started that outlived the run
+    secret_shown: list  # files of the output folder that hold the grader's secret
+    autograde_log_bytes: dict  # student -> size of nbgrader's log of their run
     course: str
     submissions: str
     out: str
@@ -218,27 +354,74 @@ def grade_hostile_class(folder):
     course, submissions, out = folder / "course", folder / "submissions", folder / "out"
     make_toy_course(course, [LESSON])
     build_lessons([LESSON], course)
+    # The grader's secrets: in its environment and in its home folder.
+    grader_home = folder / "grader_home"
+    (grader_home / ".ssh").mkdir(parents=True)
+    (grader_home / ".ssh" / "id_ed25519").write_text(SECRET)
+    environment = {**os.environ, "HOME": str(grader_home), "GRADER_TOKEN": SECRET}
     with loopback_listener() as (port, accepted):
-        hand_in_hostile_class(course, submissions, port)
-        rows, _ = grade(submissions, out, *BATCH_OPTIONS, course_root=course)
+        hand_in_hostile_class(course, submissions, out, port, grader_home)
+        submitted_before = digests(submissions.rglob("*"))
+        # A first run on the honest students writes the run's settings, kernelspec and template as the grader's.
+        honest = folder / "honest_only"
+        for student in HONEST[:1]:
+            shutil.copytree(submissions / student, honest / student)
+        grade(honest, out, *BATCH_OPTIONS, course_root=course, environment=environment)
+        before = digests(grader_files(course, out))
+        rows, _ = grade(submissions, out, *BATCH_OPTIONS, course_root=course, environment=environment)
     return Batch(
         rows={student: row for (student, _), row in rows.items()},
         feedback=sorted(path.parent.parent.name for path in (out / "feedback").rglob(f"{LESSON}.html")),
         unmapped=(out / "unmapped.txt").read_text(),
         loopback_connections=len(accepted),
+        grader_files_changed=changed_files(before, digests(grader_files(course, out))),
+        submissions_changed=changed_files(submitted_before, digests(submissions.rglob("*"))),
+        survivors=[" ".join(process.info["cmdline"] or []) for process in processes_with(DAEMON_MARKER)],
+        secret_shown=sorted(
+            str(path.relative_to(out))
+            for path in out.rglob("*")
+            if path.is_file() and SECRET.encode() in path.read_bytes()
+        ),
+        autograde_log_bytes={
+            student: (out / "nbgrader" / "runs" / student / LESSON / "autograde.log").stat().st_size
+            for student in ("floods_log",)
+        },
         course=str(course),
         submissions=str(submissions),
         out=str(out),
     )
 
 
+def digests(paths):
+    """{path: SHA-256 of its bytes} of the regular files among `paths` (a link is recorded as its target)."""
+    return {
+        str(path): hashlib.sha256(path.read_bytes()).hexdigest() if not path.is_symlink() else os.readlink(path)
+        for path in paths
+        if path.is_symlink() or path.is_file()
+    }
+
+
+def changed_files(before, after):
+    return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+
+
+def processes_with(marker):
+    """Running processes whose command line holds `marker`."""
+    return [
+        process
+        for process in psutil.process_iter(["cmdline"])
+        if any(marker in part for part in process.info["cmdline"] or [])
+    ]
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
-    """The hostile class, graded once per test run.
+    """The hostile class, graded once per test run, in the sandbox (never without: it kills what it can).
 
     Under pytest-xdist each worker would build this fixture for itself and grade the class again,
     side by side; instead the first worker grades it and the others wait for its result.
     """
+    require_sandbox()
     if "PYTEST_XDIST_WORKER" not in os.environ:
         return grade_hostile_class(tmp_path_factory.mktemp("hostile"))
     shared = tmp_path_factory.getbasetemp().parent  # the run's folder, common to all workers
@@ -259,11 +442,30 @@ def test_the_batch_as_a_whole(batch):
         for student, row in batch.rows.items()
         if (row["status"], row["score"]) == ("graded", "3") and not row["flags"]
     ]
-    # Without namespaces, reading outside and the network work, unflagged: those two look honest then.
-    assert sorted(honest) == sorted(HONEST + ([] if ISOLATED else ["network", "reads_outside"]))
+    assert sorted(honest) == sorted(HONEST + HELD)
     assert batch.feedback == sorted(student for student, case in CASES.items() if case.status == "graded")
-    if ISOLATED:
-        assert batch.loopback_connections == 0, "a kernel reached the grader's loopback"
+    assert batch.loopback_connections == 0, "a kernel reached the grader's loopback"
+
+
+@pytest.mark.slow
+def test_no_submission_changes_the_graders_files(batch):
+    assert batch.grader_files_changed == []
+    assert batch.submissions_changed == []
+
+
+@pytest.mark.slow
+def test_no_process_of_a_submission_survives_its_run(batch):
+    assert batch.survivors == []
+
+
+@pytest.mark.slow
+def test_the_graders_secrets_reach_no_result(batch):
+    assert batch.secret_shown == []
+
+
+@pytest.mark.slow
+def test_a_kernels_own_output_is_bounded_in_the_log(batch):
+    assert batch.autograde_log_bytes["floods_log"] < sandbox.LOG_LIMIT + (1 << 20)
 
 
 @pytest.mark.slow
@@ -327,6 +529,8 @@ def test_lms_zip_mapping(tmp_path):
     assert intake.origins["cy", "toy_a"] == "cy/toy_a.ipynb"
     assert sorted(intake.students) == ["Ada_Lovelace_1234", "bobbyb", "cy", "dee", "eve"]
     assert intake.problems == [
+        "__MACOSX: macOS metadata: not graded",
         "eve/notes.ipynb: matches no lesson (lessons: toy_a, toy_b)",
+        "index.html: not a notebook, outside any student folder: not graded",
         "dee: 2 notebooks for toy_a (dee/toy_a (1).ipynb, dee/toy_a (2).ipynb): none graded, keep one",
     ]

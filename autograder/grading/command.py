@@ -109,7 +109,7 @@ def add_arguments(parser):
         type=int,
         default=defaults.memory_mb,
         metavar="MB",
-        help="address-space cap of a kernel; 0: none (default: %(default)s)",
+        help="RAM a kernel may hold, its tmpfs (--disk-mb) included; 0: no cap (default: %(default)s)",
     )
     parser.add_argument(
         "--cpu-limit",
@@ -117,6 +117,20 @@ def add_arguments(parser):
         default=defaults.cpu_seconds,
         metavar="SECONDS",
         help="CPU seconds a kernel may use; 0: no limit (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--disk-mb",
+        type=int,
+        default=defaults.disk_mb,
+        metavar="MB",
+        help="what a kernel may write in all (a tmpfs, counted in --memory-mb) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        dest="unsafe",
+        help="run student code without the sandbox, where bubblewrap is missing: only for notebooks you trust, "
+        "since their code can then read and change your files (said in the summary and DIR/sandbox.txt)",
     )
     parser.add_argument(
         "--lesson",
@@ -147,8 +161,9 @@ def run(args):
         cell_timeout=args.timeout,
         wall_limit=args.wall_limit,
         jobs=args.jobs,
-        limits=Limits(memory_mb=args.memory_mb, cpu_seconds=args.cpu_limit),
+        limits=Limits(memory_mb=args.memory_mb, cpu_seconds=args.cpu_limit, disk_mb=args.disk_mb),
+        unsafe=args.unsafe,
     )
     rows, problems = grade_class(grading_run)
-    print_summary(rows, problems, args.out, time.monotonic() - started)
+    print_summary(grading_run, rows, problems, time.monotonic() - started)
     return 0

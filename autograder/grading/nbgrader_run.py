@@ -9,6 +9,7 @@ autograder/grading/status.py tells the submission's status.
 import contextlib
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -45,16 +46,11 @@ def autograde(run, submission, notebook):
     nbformat.write(notebook, submitted)
     shutil.copy(run.course / "template.db", run_folder / "gradebook.db")
     log, failure_file = run_folder / "autograde.log", run_folder / "execute-failure.json"
-    with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
-        # The guard report lies in the scratch folder: the kernel's sandbox hides the run folder from it.
+    with tempfile.TemporaryDirectory(prefix="autograder-") as channel:
         kernel = sandbox.KernelSettings(
-            run.limits,
-            exit_report=str(run_folder / "kernel-exit.json"),
-            guard_report=str(Path(scratch) / ".guard-report"),
-            scratch=scratch,
-            hidden=[str(path) for path in run.hidden],
+            run.limits, exit_report=str(run_folder / "kernel-exit.json"), channel=channel, sandboxed=not run.unsafe
         )
-        # Unix sockets, by absolute path, so they reach a kernel in its own network namespace and working directory.
+        # Unix sockets, by absolute path in the channel: the one folder the kernel and nbgrader both see.
         arguments = [
             "autograde",
             submission.lesson,
@@ -63,7 +59,7 @@ def autograde(run, submission, notebook):
             "--force",
             f"--Execute.kernel_name={sandbox.KERNEL_NAME}",
             "--KernelManager.transport=ipc",
-            f"--KernelManager.ip={Path(scratch) / 'kernel-ipc'}",
+            f"--KernelManager.ip={Path(channel) / 'kernel'}",
             *autograde_options(failure_file),
         ]
         if run.cell_timeout is not None:
@@ -71,8 +67,7 @@ def autograde(run, submission, notebook):
         exit_status = run_nbgrader(
             run, submission, arguments, log, wall_limit=run.wall_limit, environment=kernel.environment()
         )
-        guard_report = Path(kernel.guard_report)
-        guard_events = guard_report.read_text().splitlines() if guard_report.is_file() else []
+        guard_events = read_guard_report(kernel.guard_report)
     if exit_status is None:
         # The autograded folder holds the half-done notebook: it must not get a feedback page.
         shutil.rmtree(run.autograded_notebook(submission).parent, ignore_errors=True)
@@ -81,6 +76,23 @@ def autograde(run, submission, notebook):
     return AutogradeOutcome(
         exit_status, sandbox.KernelExit.read(kernel.exit_report), ExecuteFailure.read(failure_file), guard_events, log
     )
+
+
+def read_guard_report(path, most=20):
+    """The guard's events (one sentence a line), at most `most` of them, each cut to 200 characters.
+
+    The kernel wrote this file and may have made it anything: it is opened without following a link or
+    waiting on a FIFO, read only if a regular file, and only its first 64 KiB.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:  # none written, or a link
+        return []
+    with open(descriptor, "rb") as report:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return []
+        lines = report.read(64 << 10).decode(errors="replace").splitlines()
+    return [line[:200] for line in lines[:most] if line.strip()]
 
 
 def write_feedback(run, submission, gradebook=None):

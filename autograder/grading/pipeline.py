@@ -39,8 +39,11 @@ def grade_class(run):
     make_gradebook_tool_findable()
     intake, lessons = read_submissions(run)
     isolated, why_not = sandbox.isolation()
-    if not isolated:
-        print(f"warning: student code runs without network isolation or hidden folders: {why_not}")
+    if not (isolated or run.unsafe):
+        raise CourseError(
+            f"student code needs a sandbox to be graded, and {why_not}. Install it, or pass --unsafe-no-sandbox "
+            "to grade notebooks you trust without one (their code could then read and change your files)"
+        )
 
     # First: a changed lesson makes prepare_course rebuild the course folder, gradebook.db included.
     save_instructor_entries(run)
@@ -76,6 +79,8 @@ def grade_class(run):
             cache.save_row(run, submission, row)
             rows.append(row)
     read_scores(run, rows, cells)
+    for row in rows:
+        row.submitted_as = intake.original_ids.get(row.student, "")
     refresh_feedback(run, rows)
     rows.sort(key=lambda row: (row.student, lessons.index(row.lesson)))
     write_report(run, rows, cells, intake.problems)

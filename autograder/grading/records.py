@@ -13,7 +13,7 @@ DEFAULT_WALL_LIMIT = 600
 class GradingRun:
     """The run's settings: what to grade, where results go, and the limits every notebook is graded under.
 
-    Only `cell_timeout`, `wall_limit` and `limits` change a grade (autograder/grading/cache.py regrades
+    Only `cell_timeout`, `wall_limit`, `limits` and `unsafe` change a grade (autograder/grading/cache.py regrades
     when they change); the folders where results go derive from `out`.
     """
 
@@ -25,9 +25,10 @@ class GradingRun:
     wall_limit: int = DEFAULT_WALL_LIMIT
     limits: Limits = field(default_factory=Limits)
     jobs: int = 1
+    unsafe: bool = False  # --unsafe-no-sandbox: student code runs without the sandbox (autograder/grading/sandbox.py)
 
     def __post_init__(self):
-        # Absolute paths: nbgrader runs in the course folder, and the sandbox hides folders by path.
+        # Absolute paths: nbgrader runs in the course folder.
         for name in ("submissions", "out", "course_root"):
             object.__setattr__(self, name, Path(getattr(self, name)).resolve())
 
@@ -44,18 +45,6 @@ class GradingRun:
     def manual_grades(self):
         """What the instructor entered in Formgrader, kept outside the course folder (grading/manual_grading.py)."""
         return self.out / "manual_grades"
-
-    @property
-    def hidden(self):
-        """What a student's kernel must not see: hidden tests, other students' notebooks, gradebooks."""
-        course_parts = ["source", "release", "submitted", "runs", "autograded", "feedback", "gradebook.db"]
-        return [
-            *(self.course / name for name in course_parts),
-            self.feedback,
-            self.manual_grades,
-            self.submissions,
-            self.course_root / COURSE_DIRECTORY.source_directory,
-        ]
 
     def source_notebook(self, lesson):
         """The lesson's solution notebook as copied into the course folder (with its hidden tests)."""
@@ -118,3 +107,4 @@ class Row:
     flags: list = field(default_factory=list)
     seconds: float = 0.0
     regraded: bool = True
+    submitted_as: str = ""  # the student's folder or LMS name as handed in, where it differs from `student`

@@ -1,4 +1,4 @@
-"""The report of a run: grades.csv, unmapped.txt and the summary printed at the end."""
+"""The report of a run: grades.csv, unmapped.txt, sandbox.txt and the summary printed at the end."""
 
 import csv
 from collections import Counter
@@ -14,11 +14,23 @@ def write_report(run, rows, lesson_cells, problems):
     """
     write_csv(rows, run.out / "grades.csv", [cell.grade_id for cells in lesson_cells.values() for cell in cells])
     (run.out / "unmapped.txt").write_text("".join(problem + "\n" for problem in problems))
+    (run.out / "sandbox.txt").write_text(sandbox_statement(run) + "\n")
+
+
+def sandbox_statement(run):
+    """How student code ran in this run, in one sentence, for the summary and DIR/sandbox.txt."""
+    if run.unsafe:
+        return (
+            "UNSAFE: graded with --unsafe-no-sandbox: student code ran as the grader's user, "
+            "able to read and change the grader's files"
+        )
+    return "Student code ran in the bubblewrap sandbox of autograder/grading/sandbox.py"
 
 
 def write_csv(rows, path, cell_ids):
     columns = [
         "student",
+        "submitted_as",
         "lesson",
         "status",
         "score",
@@ -40,6 +52,7 @@ def write_csv(rows, path, cell_ids):
             writer.writerow(
                 {
                     "student": row.student,
+                    "submitted_as": row.submitted_as,
                     "lesson": row.lesson,
                     "status": row.status,
                     "score": _number(row.score),
@@ -64,11 +77,12 @@ def _number(value):
     return f"{value:g}" if isinstance(value, float) else value
 
 
-def print_summary(rows, problems, out, elapsed):
+def print_summary(run, rows, problems, elapsed):
     """A few lines for the terminal: counts by status, mean score per lesson, every row with a detail or flag.
 
     A lesson with submissions still waiting for a manual score gets no mean score, only its automatic part's.
     """
+    out = run.out
     counts = Counter(row.status for row in rows)
     regraded = [row for row in rows if row.regraded and row.status in AUTOGRADED]
     pace = f", {sum(row.seconds for row in regraded) / len(regraded):.1f} s per graded notebook" if regraded else ""
@@ -94,3 +108,4 @@ def print_summary(rows, problems, out, elapsed):
     if problems:
         print(f"Not graded ({out / 'unmapped.txt'}):" + problem_list(problems))
     print(f"Scores in {out / 'grades.csv'}, feedback pages in {out / 'feedback'}")
+    print(sandbox_statement(run))
