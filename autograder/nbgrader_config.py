@@ -34,4 +34,9 @@ c.LimitOutput.max_traceback = 60
 # (autograder/grading/stderr_output.py). Validate (JupyterLab's button, `nbgrader validate`) runs a fixed list of
 # nbgrader's steps, so it is told through its kernel instead: there sys.stderr is sys.stdout, and Validate passes a
 # notebook that only warns, as grading scores it in full. Set under Validator, it leaves grading's kernel alone.
-c.Validator.Execute.extra_arguments = ["--IPKernelApp.exec_lines=__import__('sys').stderr = __import__('sys').stdout"]
+# Likewise a test scores all or nothing (autograder/grading/output_rules.py): Validate's kernel shows no result of a
+# cell's last expression, which nbgrader would read as a partial score.
+c.Validator.Execute.extra_arguments = [
+    "--IPKernelApp.exec_lines=__import__('sys').stderr = __import__('sys').stdout",
+    "--InteractiveShell.ast_node_interactivity=none",
+]

@@ -1,9 +1,9 @@
-"""Grading speed: seconds per submission and submissions per minute with 1 and with 2 workers.
+"""Grading speed: seconds per submission and submissions per minute with 1 and with 2 workers, and the sandbox's cost.
 
 Usage: python benchmarks/bench_grading.py [--students N] [--lesson LESSON]
 N copies of the lesson's full-marks submission (the released notebook with the solution's answers typed
-in) are graded from scratch with --jobs 1, then with --jobs 2, in the same run; the speed-up of two
-workers over one is printed as a ratio.
+in) are graded from scratch with --jobs 1, then with --jobs 2, then with --jobs 2 and --unsafe-no-sandbox, in the
+same run; the speed-up of two workers over one, and the sandbox's slow-down, are printed as ratios.
 """
 
 import argparse
@@ -22,9 +22,9 @@ from autograder.grading.status import AUTOGRADED  # noqa: E402
 from fixtures.courses import fill_in  # noqa: E402
 
 
-def graded_seconds(submissions, out, jobs):
+def graded_seconds(submissions, out, jobs, unsafe=False):
     start = time.perf_counter()
-    rows, _problems = grade_class(GradingRun(submissions, out, jobs=jobs))
+    rows, _problems = grade_class(GradingRun(submissions, out, jobs=jobs, unsafe=unsafe))
     elapsed = time.perf_counter() - start
     statuses = {row.status for row in rows}
     # A full-marks submission of a lesson with written answers waits for them: autograded all the same.
@@ -47,13 +47,15 @@ def main():
             (submissions / f"student_{index}").mkdir(parents=True)
             nbformat.write(full_marks, submissions / f"student_{index}" / f"{args.lesson}.ipynb")
         print(f"{args.lesson}, {args.students} full-marks submissions")
-        print(f"{'workers':>8} {'s / submission':>15} {'submissions / min':>18}")
+        print(f"{'workers':>8} {'sandbox':>8} {'s / submission':>15} {'submissions / min':>18}")
         rates = {}
-        for jobs in (1, 2):
-            elapsed = graded_seconds(submissions, Path(scratch) / f"out_{jobs}", jobs)
-            rates[jobs] = args.students / elapsed * 60
-            print(f"{jobs:>8} {elapsed / args.students:15.1f} {rates[jobs]:18.1f}")
-        print(f"2 workers / 1 worker throughput: {rates[2] / rates[1]:.2f}")
+        for jobs, unsafe in [(1, False), (2, False), (2, True)]:
+            elapsed = graded_seconds(submissions, Path(scratch) / f"out_{jobs}_{unsafe}", jobs, unsafe)
+            rates[jobs, unsafe] = args.students / elapsed * 60
+            sandbox = "none" if unsafe else "bwrap"
+            print(f"{jobs:>8} {sandbox:>8} {elapsed / args.students:15.1f} {rates[jobs, unsafe]:18.1f}")
+        print(f"2 workers / 1 worker throughput: {rates[2, False] / rates[1, False]:.2f}")
+        print(f"sandboxed / unsandboxed throughput (2 workers): {rates[2, False] / rates[2, True]:.2f}")
 
 
 if __name__ == "__main__":

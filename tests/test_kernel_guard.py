@@ -187,7 +187,10 @@ def test_install_guards_after_every_cell(tmp_path, fake_module, monkeypatch):
     monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
     callbacks = []
     shell = SimpleNamespace(
-        user_ns={}, events=SimpleNamespace(register=lambda event, callback: callbacks.append((event, callback)))
+        user_ns={},
+        events=SimpleNamespace(register=lambda event, callback: callbacks.append((event, callback))),
+        custom_exceptions=(),
+        CustomTB=None,
     )
     monkeypatch.setattr(kernel_guard, "get_ipython", lambda: shell, raising=False)
 
@@ -282,3 +285,43 @@ def test_only_self_wrapping_packages_may_rewrap(guard, fake_module):
     guard.check({})
     assert fake_module.helper is original_helper
     assert report(guard) == [f"replaced {FAKE}.helper (restored)"]
+
+
+@pytest.fixture
+def ipython_shell():
+    """A real IPython shell in this process, removed afterwards."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    yield shell
+    InteractiveShell.clear_instance()
+
+
+def test_the_machinery_that_reports_errors_is_put_back_after_a_cell(ipython_shell, monkeypatch):
+    """A wrong answer that swallows later errors: a custom exception handler, a run_cell that reports success on the
+    class, a showtraceback that shows nothing on the shell. Each is undone and reported; what ipykernel set on the
+    shell before the guard was installed stays."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = ipython_shell
+    kernels_own = shell._showtraceback = lambda *args: None  # as ipykernel's kernelapp sets it, before the guard
+    machinery = kernel_guard._Machinery(shell)
+    run_cell = InteractiveShell.run_cell
+
+    shell.set_custom_exc((Exception,), lambda *args, **kwargs: None)
+    monkeypatch.setattr(InteractiveShell, "run_cell", lambda *args, **kwargs: None)
+    shell.showtraceback = lambda *args, **kwargs: None
+    shell._showtraceback = print
+
+    assert sorted(machinery.restore()) == [
+        "replaced InteractiveShell._showtraceback on its instance (restored)",
+        "replaced InteractiveShell.run_cell (restored)",
+        "replaced InteractiveShell.showtraceback on its instance (restored)",
+        "set an exception handler on IPython (restored)",
+    ]
+    assert InteractiveShell.run_cell is run_cell and shell._showtraceback is kernels_own
+    assert "showtraceback" not in vars(shell) and shell.custom_exceptions == ()
+    del shell._showtraceback
+    result = shell.run_cell("raise ValueError('reported')")
+    assert isinstance(result.error_in_exec, ValueError)
+    assert machinery.restore() == []

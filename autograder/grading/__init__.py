@@ -10,11 +10,15 @@ result is a Row, one line of grades.csv.
     course_folder.py    the nbgrader course folder DIR/nbgrader: sources, releases, template gradebook
     cache.py            results of earlier runs, reused while notebook and grading are unchanged
     integrity.py        static flags: edited or deleted test cells, forbidden imports, patched modules
-    nbgrader_run.py     `nbgrader autograde` in its own process and gradebook, then the feedback page
-    sandbox.py          the kernel nbgrader starts: resource limits, no network, hidden folders
+    structure.py        a notebook's structure made gradable: copied, fake or retyped graded cells, with notes
+    nbgrader_run.py     `nbgrader autograde` in its own process and gradebook
+    sandbox.py          the kernel nbgrader starts, in bubblewrap's sandbox: own uid and namespaces, read-only
+                        course, nothing of the grader's, limits; the threat model is in README
     kernel_guard.py     inside that kernel: puts back helpers a student replaced, and reports it
     execute_step.py     nbgrader's Execute step, recording the exception it gives up with; the autograde steps
     stderr_output.py    a graded cell's warnings (stderr) shown in the feedback, never scored
+    output_rules.py     outputs bounded in bytes; a test cell scores all or nothing (no partial credit)
+    feedback.py         the student's feedback page: sanitized, rendered under a time limit, a plain fallback
     status.py           graded, timed out, kernel died, ... from the records the run left
     graded_notebook.py  failed tests and interrupted cells, from the autograded notebook
     gradebook.py        lesson points, the merge into DIR/nbgrader/gradebook.db, every row's scores read from it
@@ -22,5 +26,6 @@ result is a Row, one line of grades.csv.
                         regrades and rebuilds, feedback pages rewritten to show them
     report.py           grades.csv, unmapped.txt and the printed summary
 
-This package imports nothing on its own: sandbox.py and kernel_guard.py run in the student's kernel.
+This package imports nothing on its own: sandbox.py is the kernel's launcher, and kernel_guard.py runs in the
+student's kernel.
 """

@@ -9,7 +9,8 @@ file it cannot map to one student and one lesson is listed in DIR/unmapped.txt a
 The lessons graded are those named with --lesson, otherwise every lesson someone submitted.
 
 DIR receives:
-  grades.csv        one row per student and lesson: student, lesson, status, score, max_score,
+  grades.csv        one row per student and lesson: student, submitted_as (the name as handed in,
+                    when the student id had to be made safe), lesson, status, score, max_score,
                     auto_score and auto_max_score (the test cells' points), manual_score and
                     manual_max_score (the points of the written answers, graded by hand in Formgrader),
                     manual_pending (the grade_ids of written answers still without a score, space-
@@ -24,6 +25,7 @@ DIR receives:
                     what the student gets back: their notebook as graded, with the test results,
                     and the manual scores and comments once given
   unmapped.txt      the files that were not graded, and why
+  sandbox.txt       how student code ran: in the sandbox, or UNSAFE without it
   nbgrader/         the nbgrader course folder: gradebook.db (every graded submission, for the
                     Formgrader's manual grading), submitted/, autograded/, logs/, runs/ (one
                     folder per submission with its own gradebook and result)
@@ -55,10 +57,12 @@ one submission at a time, so concurrency cannot corrupt it. Running the command 
 only the submissions whose notebook or grading settings changed (all of them when a lesson's source
 changed) and reuses the earlier results of the others.
 
-Student code runs in the sandbox of autograder/grading/sandbox.py (memory, CPU time and file size
-caps, no network, the grader's folders hidden; nbgrader's LimitOutput trims what a print flood leaves
-in the graded notebook), with the test cells restored from the source and helpers guarded by
-autograder/grading/kernel_guard.py; autograder/grading/integrity.py adds the static flags.
+Student code runs in the bubblewrap sandbox of autograder/grading/sandbox.py (a uid of its own when
+the grader is root, its own PID, mount and network namespaces, the course read-only, nothing of the
+grader's visible, memory, CPU time, file, disk and process caps); without bubblewrap the command
+refuses to grade unless given --unsafe-no-sandbox (DIR/sandbox.txt says which). The test cells are
+restored from the source, helpers guarded by autograder/grading/kernel_guard.py, and
+autograder/grading/integrity.py adds the static flags. What a student can and cannot do: README.
 The command exits 0 once the batch is done, whatever the students' statuses.
 The code, one step a module: autograder/grading/__init__.py.
 """

@@ -4,8 +4,10 @@ When a kernel dies or a cell cannot be interrupted, nbgrader logs the exception,
 notebook and exits 1: nothing it leaves but its log says which happened. Its autograde steps are a
 configurable list (Autograde.autograde_preprocessors), so the grader runs `nbgrader autograde` with
 `autograde_options`, which put RecordingExecute in Execute's place; RecordingExecute writes the
-exception's classes to a file before nbgrader handles the exception as usual. The same options add
-UnscoredStderr before the scores are saved: a graded cell's warnings are shown, not scored (stderr_output.py).
+exception's classes to a file before nbgrader handles the exception as usual. The same options add, after
+LimitOutput and before the scores are saved: UnscoredStderr, a graded cell's warnings shown, not scored
+(stderr_output.py); LimitOutputBytes, outputs bounded in bytes; NoPartialCredit, a test cell scoring all or nothing
+(output_rules.py).
 """
 
 import json
@@ -16,6 +18,7 @@ from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute, LimitOutput
 from traitlets import Unicode
 
+from autograder.grading.output_rules import LimitOutputBytes, NoPartialCredit
 from autograder.grading.stderr_output import UnscoredStderr
 
 
@@ -71,13 +74,15 @@ class RecordingExecute(Execute):
 
 def autograde_options(failure_file):
     """`nbgrader autograde` options: nbgrader's own autograde steps with RecordingExecute in Execute's place,
-    and UnscoredStderr (autograder/grading/stderr_output.py) after LimitOutput, before the scores are saved.
+    and after LimitOutput, before the scores are saved, UnscoredStderr, LimitOutputBytes and NoPartialCredit.
+
+    LimitOutputBytes follows UnscoredStderr so that its budgets hold for the outputs as saved.
     """
     steps = []
     for step in Autograde.class_traits()["autograde_preprocessors"].default():
         steps.append(RecordingExecute if step is Execute else step)
         if step is LimitOutput:
-            steps.append(UnscoredStderr)
+            steps += [UnscoredStderr, LimitOutputBytes, NoPartialCredit]
     return [f"--Autograde.autograde_preprocessors={qualified_name(step)}" for step in steps] + [
         f"--RecordingExecute.failure_file={failure_file}"
     ]

@@ -43,17 +43,24 @@ SETUP_SUFFIX = "_setup"
 ANSWER_SUFFIX = "_answer"
 
 
+def _nbgrader(cell):
+    """The cell's nbgrader metadata; {} when it has none, or something a submission made other than a mapping."""
+    nbgrader = cell.metadata.get("nbgrader", {})
+    return nbgrader if isinstance(nbgrader, dict) else {}
+
+
 def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
+    grade_id = _nbgrader(cell).get("grade_id")
+    return grade_id if isinstance(grade_id, str) else None
 
 
 def _is_test(cell):
-    nbgrader = cell.metadata.get("nbgrader", {})
+    nbgrader = _nbgrader(cell)
     return nbgrader.get("grade") and not nbgrader.get("solution")
 
 
 def _is_answer(cell):
-    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
+    return bool(_nbgrader(cell).get("solution"))
 
 
 def scan(submission, release, solution):

@@ -7,6 +7,12 @@
   event is appended to the report file for grades.csv's flags column. A replacement made while a
   test cell runs (a patch hidden in the student's function) is caught when that cell ends: it is
   flagged, not undone.
+- Machinery guard: the code that runs a cell and reports its errors and results (IPython's shell and ipykernel's
+  kernel classes, methods set on those objects, the shell's custom exception handler) is recorded at install and
+  put back after every cell, each change reported. So a wrong answer
+  cannot make the test cells after it pass by swallowing their errors; one that does so while a test cell runs
+  is flagged when that cell ends, too late for that cell: scores still come from the student's own process
+  (README: the threat model).
 - A package may rebind its own functions: importing torch._dynamo (the first torch.optim step does) replaces
   torch.manual_seed by a functools.wraps wrapper of it that keeps dynamo from tracing it. A replacement
   whose every wrapper down its `__wrapped__` chain to the recorded function is code in that package's own
@@ -40,7 +46,13 @@ def install(report_path):
     sys.meta_path.insert(0, _SnapshotOnImport(guard))
     for name in list(sys.modules):
         guard.snapshot(name)
-    shell.events.register("post_run_cell", lambda result: guard.check(shell.user_ns))
+    machinery = _Machinery(shell)
+
+    def after_each_cell(result):
+        guard.report(machinery.restore())
+        guard.check(shell.user_ns)
+
+    shell.events.register("post_run_cell", after_each_cell)
 
 
 def _is_protected(module_name):
@@ -116,9 +128,75 @@ class _Guard:
             for name, value in namespace.items()
             if not name.startswith("_") and self.is_protected_object(value)
         }
+        self.report(events)
+
+    def report(self, events):
         if events:
             with open(self.report_path, "a") as report:
                 report.writelines(event + "\n" for event in events)
+
+
+class _Machinery:
+    """What runs a cell and reports its errors and results: the methods of the shell's and the kernel's classes, the
+    methods set on those two objects, and the shell's own exception handler (set_custom_exc).
+
+    Recorded when the guard is installed; after every cell, whatever was replaced, added or set is put back. A wrong
+    answer that swallows the errors of the test cells after it (a custom exception handler, a run_cell that reports
+    success) is then graded as it is. (sys.excepthook and sys.displayhook need no guard: IPython sets them anew
+    around every cell.)
+    """
+
+    def __init__(self, shell):
+        self.owners = [owner for owner in (shell, getattr(shell, "kernel", None)) if owner is not None]
+        self.classes = {
+            cls: {name: value for name, value in vars(cls).items() if _is_code(value)}
+            for owner in self.owners
+            for cls in type(owner).__mro__
+            if cls is not object
+        }
+        # ipykernel itself sets a method or two on the shell (its _showtraceback) before the guard is installed.
+        self.instances = [(owner, self._methods_set_on(owner)) for owner in self.owners]
+        self.handlers = (shell.custom_exceptions, shell.CustomTB)
+
+    @staticmethod
+    def _methods_set_on(owner):
+        """{name: value} of the callables set on `owner` itself where its class has a method of that name."""
+        return {
+            name: value
+            for name, value in vars(owner).items()
+            if callable(value) and _is_code(getattr(type(owner), name, None))
+        }
+
+    def restore(self):
+        """Put the recorded machinery back; one sentence per change, for the report."""
+        events = []
+        for cls, methods in self.classes.items():
+            for name, method in methods.items():
+                if vars(cls).get(name) is not method:
+                    setattr(cls, name, method)
+                    events.append(f"replaced {cls.__qualname__}.{name} (restored)")
+            for name in [name for name, value in vars(cls).items() if name not in methods and _is_code(value)]:
+                if any(name in vars(base) for base in cls.__mro__[1:]):  # shadows an inherited method
+                    delattr(cls, name)
+                    events.append(f"overrode {cls.__qualname__}.{name} (restored)")
+        for owner, recorded in self.instances:
+            for name, value in self._methods_set_on(owner).items():
+                if recorded.get(name) is not value:
+                    if name in recorded:
+                        setattr(owner, name, recorded[name])
+                    else:
+                        delattr(owner, name)
+                    events.append(f"replaced {type(owner).__qualname__}.{name} on its instance (restored)")
+        shell = self.owners[0]
+        if (shell.custom_exceptions, shell.CustomTB) != self.handlers:
+            shell.custom_exceptions, shell.CustomTB = self.handlers
+            events.append("set an exception handler on IPython (restored)")
+        return events
+
+
+def _is_code(value):
+    """Whether a class attribute is behaviour: a function, a method descriptor or a property."""
+    return isinstance(value, (types.FunctionType, classmethod, staticmethod, property))
 
 
 class _SnapshotOnImport(importlib.abc.MetaPathFinder):

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import nbformat
 
+from autograder.grading.feedback import write_feedback
 from autograder.grading.gradebook import instructor_entries, merge_into_gradebook, open_gradebook
-from autograder.grading.nbgrader_run import write_feedback
 from autograder.grading.status import AUTOGRADED, GRADED
 
 

@@ -1,4 +1,4 @@
-"""The sandboxed nbgrader run of one submission: `nbgrader autograde` in a process of its own, then the feedback page.
+"""The sandboxed nbgrader run of one submission: `nbgrader autograde` in a process of its own.
 
 Each process works on the course folder with the submission's own gradebook (a copy of template.db), starts
 the sandbox's kernel (autograder/grading/sandbox.py), and is killed together with that kernel when it runs
@@ -93,22 +93,6 @@ def read_guard_report(path, most=20):
             return []
         lines = report.read(64 << 10).decode(errors="replace").splitlines()
     return [line[:200] for line in lines[:most] if line.strip()]
-
-
-def write_feedback(run, submission, gradebook=None):
-    """Write the student's HTML feedback page for the lesson into out/feedback/<student>/<lesson>/; True if written.
-
-    The scores and comments shown are those of `gradebook`: by default the submission's own, as autograding
-    left it; the course's gradebook.db adds what the instructor entered in Formgrader.
-    """
-    log = run.run_folder(submission) / "feedback.log"
-    arguments = ["generate_feedback", submission.lesson, "--student", submission.student, "--force"]
-    if run_nbgrader(run, submission, arguments, log, gradebook=gradebook) != 0:
-        print(f"warning: nbgrader generate_feedback failed for {submission.student}, {submission.lesson}; see {log}")
-        return False
-    shutil.rmtree(run.feedback_folder(submission), ignore_errors=True)
-    shutil.copytree(run.course / "feedback" / submission.student / submission.lesson, run.feedback_folder(submission))
-    return True
 
 
 def run_nbgrader(run, submission, arguments, log, wall_limit=None, environment=None, gradebook=None):

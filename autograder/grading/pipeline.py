@@ -4,27 +4,30 @@ A class: intake -> the instructor's manual entries saved -> course folder -> cac
 each remaining submission, `jobs` at a time, merged into the course gradebook and saved for the cache as it
 comes -> every row's scores read from the course gradebook -> feedback pages refreshed where the manual
 entries changed -> report. A submission: intake's checks (missing? a notebook?) -> integrity scan -> sandboxed
-nbgrader run -> status -> failed tests and feedback page when graded.
+nbgrader run of the notebook as structure.py repairs it -> status -> failed tests and feedback page when graded.
+A notebook that makes a step fail unforeseen gets an `error` row of its own; the batch goes on.
 """
 
 import shutil
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import nbformat
 
 from autograder.build import CourseError
-from autograder.grading import cache, integrity, sandbox
+from autograder.grading import cache, integrity, sandbox, structure
 from autograder.grading.course_folder import prepare_course
+from autograder.grading.feedback import write_feedback
 from autograder.grading.gradebook import make_gradebook_tool_findable, open_gradebook, read_scores
 from autograder.grading.graded_notebook import failed_tests
 from autograder.grading.intake import read_notebook, read_submissions
 from autograder.grading.manual_grading import graded_cells, merge_submission, refresh_feedback, save_instructor_entries
-from autograder.grading.nbgrader_run import autograde, write_feedback
+from autograder.grading.nbgrader_run import autograde
 from autograder.grading.records import Row, Submission
 from autograder.grading.report import write_report
-from autograder.grading.status import GRADED, INVALID, MISSING, autograde_status
+from autograder.grading.status import ERROR, GRADED, INVALID, MISSING, autograde_status
 
 
 def grade_class(run):
@@ -92,7 +95,15 @@ def grade_submission(run, submission):
     shutil.rmtree(run.run_folder(submission), ignore_errors=True)
     shutil.rmtree(run.feedback_folder(submission), ignore_errors=True)
     run.run_folder(submission).mkdir(parents=True)
-    row = _grade(run, submission)
+    try:
+        row = _grade(run, submission)
+    # A notebook the grader did not foresee costs its own row, never the batch: the traceback is kept for a fix.
+    except Exception as error:  # noqa: BLE001
+        (run.run_folder(submission) / "grader-error.txt").write_text(traceback.format_exc())
+        where = (run.run_folder(submission) / "grader-error.txt").relative_to(run.out)
+        row = Row(
+            submission.student, submission.lesson, ERROR, detail=f"the grader failed: {error!r}"[:200] + f" ({where})"
+        )
     row.max_score = submission.max_score
     return row
 
@@ -115,11 +126,15 @@ def _grade(run, submission):
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         return Row(student, lesson, INVALID, detail=f"{type(error).__name__}: {first_line}"[:200])
 
-    flags = integrity.scan(
-        notebook,
-        nbformat.read(run.release_notebook(lesson), as_version=4),
-        nbformat.read(run.source_notebook(lesson), as_version=4),
-    )
+    release = nbformat.read(run.release_notebook(lesson), as_version=4)
+    # The flags describe the notebook as handed in; nbgrader grades it repaired.
+    flags = integrity.scan(notebook, release, nbformat.read(run.source_notebook(lesson), as_version=4))
+    try:
+        notebook, notes = structure.repair(notebook, release)
+    except structure.StructureError as error:
+        return Row(student, lesson, INVALID, detail=str(error))
+    if notes:
+        notebook.cells.insert(0, structure.notes_cell(notes))
     started = time.monotonic()
     outcome = autograde(run, submission, notebook)
     status, detail = autograde_status(run, submission, outcome)
@@ -127,7 +142,7 @@ def _grade(run, submission):
         student,
         lesson,
         status,
-        detail=detail,
+        detail="; ".join(filter(None, [*notes, detail])),
         flags=list(dict.fromkeys(flags + outcome.guard_events)),
         seconds=time.monotonic() - started,
     )

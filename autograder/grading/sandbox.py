@@ -9,9 +9,10 @@ What the kernel gets (the threat model is in README's instructor path):
   FIRST_KERNEL_UID + the launcher's pid (unique among running kernels), which owns nothing outside; as an
   ordinary user, bwrap's user namespace maps the kernel onto the grader's uid, and only the mounts below keep
   it from the grader's files;
-- no capabilities and no_new_privs (bwrap sets both: mounts cannot be undone, setuid programs give nothing),
-  no user namespaces of its own (--disable-userns);
-- its own PID, mount, IPC, network (a downed loopback: no traffic leaves it) and UTS namespaces: it sees no
+- no capabilities and no_new_privs (setpriv drops them as root, bwrap otherwise): its mounts cannot be undone, a
+  setuid program gives it nothing; a user namespace it makes (possible as root; bwrap's --disable-userns forbids
+  it otherwise) gives it power over nothing but itself, with the mounts it inherits locked;
+- its own PID, mount, IPC, network (a loopback of its own: no traffic leaves it) and UTS namespaces: it sees no
   other process, so it can neither signal the grader or a classmate's kernel nor read their environments;
   when the kernel exits or its launcher is killed, the whole PID namespace is killed, daemons included;
 - a file system of its own: the system's /usr and /etc, the Python installation, the virtual environment and
