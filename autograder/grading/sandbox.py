@@ -101,7 +101,9 @@ def isolation():
     if shutil.which("bwrap") is None:
         return False, "bubblewrap is not installed (Debian and Ubuntu: apt install bubblewrap)"
     with tempfile.TemporaryDirectory(prefix="autograder-") as channel:
-        command = sandboxed_command(["true"], channel, Limits(), kernel_uid(os.getpid()))
+        # What a kernel needs: this Python, the virtual environment and the course's packages, found in the sandbox.
+        trial = [sys.executable, "-c", "import autograder.grading.kernel_guard"]
+        command = sandboxed_command(trial, channel, Limits(), kernel_uid(os.getpid()))
         result = subprocess.run(command, capture_output=True, text=True, preexec_fn=_die_with_parent)
     if result.returncode != 0:
         why = result.stderr.strip() or f"exit code {result.returncode}"
@@ -150,22 +152,24 @@ def sandboxed_command(command, channel, limits, uid):
         "sandbox",
         "--clearenv",
     ]
-    shared = [str(path) for path in dict.fromkeys([sys.base_prefix, sys.prefix, *COURSE_PATHS]) if Path(path).exists()]
-    # bwrap makes the folders above a mount point for root alone: the kernel must cross them.
-    for folder in sorted({str(parent) for path in shared for parent in Path(path).parents} - {"/"}):
-        arguments += ["--perms", "0755", "--dir", folder]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/usr", "/etc"):
         if os.path.islink(top):
             arguments += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             arguments += ["--ro-bind", top, top]
-    for path in shared:
-        arguments += ["--ro-bind", path, path]
+    # Mounted in this order, each over what it covers: the scratch tmpfs first, so that a virtual environment or a
+    # course under /tmp (a clone in CI, say) is bound over it, not hidden by it.
     if limits.disk_mb:
         arguments += ["--size", str(limits.disk_mb << 20)]
     arguments += ["--perms", "1777", "--tmpfs", SCRATCH]
     for folder in ("home", "work"):
         arguments += ["--perms", "0777", "--dir", f"{SCRATCH}/{folder}"]
+    shared = [str(path) for path in dict.fromkeys([sys.base_prefix, sys.prefix, *COURSE_PATHS]) if Path(path).exists()]
+    # bwrap makes the folders above a mount point for root alone: the kernel must cross them.
+    for folder in sorted({str(parent) for path in shared for parent in Path(path).parents} - {"/", SCRATCH}):
+        arguments += ["--perms", "0755", "--dir", folder]
+    for path in shared:
+        arguments += ["--ro-bind", path, path]
     arguments += ["--proc", "/proc", "--dev", "/dev", "--bind", str(channel), str(channel)]
     environment = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
