@@ -38,11 +38,11 @@ lab: $(STAMP)
 		--ServerApp.root_dir=$(WORK) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
-	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 # Everything but the notebooks, the graded classes and the browser: under 2 minutes on 2 cores.
 test-fast: $(STAMP)
-	$(PY) -m pytest -n auto -m "not slow and not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadgroup -m "not slow and not browser" $(PYTEST_ARGS)
 
 # ruff's settings are in pyproject.toml; notebooks are linted too (lessons/ is generated, so left out).
 lint: $(STAMP)

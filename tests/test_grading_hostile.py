@@ -39,6 +39,10 @@ from autograder.grading.intake import collect
 from autograder.grading.records import GradingRun
 from fixtures.courses import fill_in, make_toy_course
 
+# One worker grades the batch and runs every test of it (make test runs xdist with --dist loadgroup); the other
+# goes on with the rest of the suite instead of waiting for the batch.
+pytestmark = pytest.mark.xdist_group("hostile_batch")
+
 LESSON = "toy_a"
 # Short limits so the hostile cases end quickly; two workers, as an instructor with two cores would run it.
 BATCH_OPTIONS = ("--jobs", "2", "--timeout", "3", "--wall-limit", "60", "--cpu-limit", "8", "--memory-mb", "2048")
@@ -121,13 +125,14 @@ CASES = {
     "floods_log": Case("graded", "3", flags=[]),
     # 8. The kernel's machinery: a result output before the error; wrong answers that swallow the test cells' errors
     # with an exception handler or a run_cell of their own, set when the answer cell runs (undone after it) or while
-    # a test cell runs; still open: a helper the test uses, replaced while the test runs (flagged after it, too late).
+    # a test cell runs; still open: a wrong answer returning an object that makes the test's comparison say yes
+    # (NumPy hands np.allclose over to the object's __array_function__): nothing is replaced, nothing flagged.
     "swallows_errors": Case("graded", "2", flags_include={"set an exception handler on IPython (restored)"}),
     "replaces_run_cell": Case(
         "graded", "2", flags_include={"replaced ZMQInteractiveShell.run_cell on its instance (restored)"}
     ),
     "swallows_during_test": Case("graded", "2", flags_include={"set an exception handler on IPython (restored)"}),
-    "patches_during_test": Case("graded", "1", flags_include={"replaced numpy.allclose (restored)"}),
+    "forges_comparison": Case("graded", "1"),
     "result_before_raise": Case("graded", "2", failures="NotImplementedError"),
     "sleep_in_test": Case("graded", "3", flags=["edited test cell toy_a_square (restored)"]),
     "deleted_test": Case("graded", "3", flags=["deleted test cell toy_a_cube (restored)"]),
@@ -300,9 +305,9 @@ def hand_in_hostile_class(course, submissions, out, port, grader_home):
     answer("swallows_errors", "square", f"return -1\n{swallow}")
     answer("swallows_during_test", "square", f"{swallow}\n    return -1")
     answer(
-        "patches_during_test",
+        "forges_comparison",
         "cube",
-        "import numpy as np\n    np.allclose = lambda *args, **kwargs: True\n    return 0",
+        "class Anything:\n        def __array_function__(self, *args):\n            return True\n    return Anything()",
     )
     answer(
         "replaces_run_cell",
@@ -509,8 +514,8 @@ def processes_with(marker):
 def batch(tmp_path_factory):
     """The hostile class, graded once per test run, in the sandbox (never without: it kills what it can).
 
-    Under pytest-xdist each worker would build this fixture for itself and grade the class again,
-    side by side; instead the first worker grades it and the others wait for its result.
+    Under pytest-xdist without --dist loadgroup, each worker would build this fixture for itself and grade the
+    class again, side by side; instead the first worker grades it and the others wait for its result.
     """
     require_sandbox()
     if "PYTEST_XDIST_WORKER" not in os.environ:
@@ -531,7 +536,7 @@ def test_the_batch_as_a_whole(batch):
     honest = [
         student
         for student, row in batch.rows.items()
-        if (row["status"], row["score"]) == ("graded", "3") and not row["flags"]
+        if (row["status"], row["score"]) == ("graded", "3") and not row["flags"] and student not in OPEN
     ]
     assert sorted(honest) == sorted(HONEST + HELD)
     assert batch.feedback == sorted(student for student, case in CASES.items() if case.status == "graded")
@@ -560,7 +565,7 @@ def test_a_kernels_own_output_is_bounded_in_the_log(batch):
 
 
 # Scores still come from the student's own kernel: a change made while a test cell runs is undone only after it.
-OPEN = {"patches_during_test": "a test cell's score can be forged from inside the student's process (issue 23)"}
+OPEN = {"forges_comparison": "a test cell's score can be forged from inside the student's process (issue 23)"}
 
 
 @pytest.mark.slow

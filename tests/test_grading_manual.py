@@ -78,6 +78,7 @@ def test_written_answers_graded_by_hand(tmp_path):
 
     assert columns == [
         "student",
+        "submitted_as",
         "lesson",
         "status",
         "score",
