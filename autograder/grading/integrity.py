@@ -22,6 +22,7 @@ caught at run time by the checks' `forbidden=` (autograder/checks/forbidden.py) 
 import ast
 import importlib
 
+from autograder.grading.structure import nbgrader_metadata
 from course.lessons import LESSONS
 
 # Dotted-name prefixes an answer must not use unless the solution's answer does.
@@ -43,24 +44,18 @@ SETUP_SUFFIX = "_setup"
 ANSWER_SUFFIX = "_answer"
 
 
-def _nbgrader(cell):
-    """The cell's nbgrader metadata; {} when it has none, or something a submission made other than a mapping."""
-    nbgrader = cell.metadata.get("nbgrader", {})
-    return nbgrader if isinstance(nbgrader, dict) else {}
-
-
 def _grade_id(cell):
-    grade_id = _nbgrader(cell).get("grade_id")
+    grade_id = nbgrader_metadata(cell).get("grade_id")
     return grade_id if isinstance(grade_id, str) else None
 
 
 def _is_test(cell):
-    nbgrader = _nbgrader(cell)
+    nbgrader = nbgrader_metadata(cell)
     return nbgrader.get("grade") and not nbgrader.get("solution")
 
 
 def _is_answer(cell):
-    return bool(_nbgrader(cell).get("solution"))
+    return bool(nbgrader_metadata(cell).get("solution"))
 
 
 def scan(submission, release, solution):

@@ -147,6 +147,7 @@ class _Machinery:
     """
 
     def __init__(self, shell):
+        self.shell = shell
         self.owners = [owner for owner in (shell, getattr(shell, "kernel", None)) if owner is not None]
         self.classes = {
             cls: {name: value for name, value in vars(cls).items() if _is_code(value)}
@@ -187,9 +188,8 @@ class _Machinery:
                     else:
                         delattr(owner, name)
                     events.append(f"replaced {type(owner).__qualname__}.{name} on its instance (restored)")
-        shell = self.owners[0]
-        if (shell.custom_exceptions, shell.CustomTB) != self.handlers:
-            shell.custom_exceptions, shell.CustomTB = self.handlers
+        if (self.shell.custom_exceptions, self.shell.CustomTB) != self.handlers:
+            self.shell.custom_exceptions, self.shell.CustomTB = self.handlers
             events.append("set an exception handler on IPython (restored)")
         return events
 

@@ -74,11 +74,11 @@ class NoPartialCredit(NbGraderPreprocessor):
 
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type == "code" and is_grade(cell):
-            cell.outputs = [_shown_unscored(output) for output in cell.outputs]
+            cell.outputs = [_as_display_data(output) for output in cell.outputs]
         return cell, resources
 
 
-def _shown_unscored(output):
+def _as_display_data(output):
     if output.output_type != "execute_result":
         return output
     return new_output("display_data", data=output.data, metadata=output.metadata)

@@ -77,9 +77,14 @@ def repair(notebook, release):
     return repaired, notes + _put_back_missing(repaired, lesson_cells, graded_as)
 
 
+def nbgrader_metadata(cell):
+    """The cell's nbgrader metadata; {} when it has none, or something a submission made other than a mapping."""
+    nbgrader = cell.metadata.get("nbgrader", {})
+    return nbgrader if isinstance(nbgrader, dict) else {}
+
+
 def _grade_id(cell):
-    nbgrader = cell.metadata.get("nbgrader")
-    return nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
+    return nbgrader_metadata(cell).get("grade_id")
 
 
 def _kind(lesson_cell):
@@ -94,7 +99,7 @@ def _kind(lesson_cell):
 
 def _unknown_claim_note(cell, position):
     """The note for removing metadata that names no lesson cell; None when it claims nothing (`{}`, all flags off)."""
-    nbgrader = cell.metadata["nbgrader"] if isinstance(cell.metadata["nbgrader"], dict) else {}
+    nbgrader = nbgrader_metadata(cell)
     if nbgrader.get("grade_id") is not None:
         return (
             f"a cell claims to be graded cell {nbgrader['grade_id']}, which this lesson does not have: "
