@@ -20,6 +20,8 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import nbformat
 import psutil
@@ -39,6 +41,9 @@ from autograder.grading.stderr_output import UnscoredStderr
 from fixtures.courses import fill_in, make_toy_course, toy_solution
 
 SANDBOXED, WHY_NOT_SANDBOXED = isolation()
+# The reference runs' evidence (autograder/grading/judge.py), shared by this process's gradings: keyed by the
+# lesson's source, the grader's code and the limits, so a class reuses only a reference run it would make alike.
+REFERENCE_CACHE = Path(tempfile.mkdtemp(prefix="optdeep-reference-"))
 
 
 def sandbox_options():
@@ -64,7 +69,7 @@ def grade(submissions, out, *options, course_root=REPO_ROOT, environment=None):
     The class is graded in the sandbox; where there is none (and none is required), with --unsafe-no-sandbox,
     since these classes are the tests' own. `environment` replaces the command's environment.
     """
-    options = (*options, *sandbox_options())
+    options = (*options, "--reference-cache", str(REFERENCE_CACHE), *sandbox_options())
     result = subprocess.run(
         [
             sys.executable,

@@ -44,8 +44,9 @@ from fixtures.courses import fill_in, make_toy_course
 pytestmark = pytest.mark.xdist_group("hostile_batch")
 
 LESSON = "toy_a"
-# Short limits so the hostile cases end quickly; two workers, as an instructor with two cores would run it.
-BATCH_OPTIONS = ("--jobs", "2", "--timeout", "3", "--wall-limit", "60", "--cpu-limit", "8", "--memory-mb", "2048")
+# Short limits so the hostile cases end quickly (a cell may take 10 s: the setup cell imports torch, in seconds on a
+# busy machine); two workers, as an instructor with two cores would run it.
+BATCH_OPTIONS = ("--jobs", "2", "--timeout", "10", "--wall-limit", "60", "--cpu-limit", "30", "--memory-mb", "2048")
 # What a kernel would find if the sandbox leaked: planted in the grader's environment and home folder.
 SECRET = "grader-secret-4f1d9c"
 DAEMON_MARKER = "hostile-daemon-marker"
@@ -125,14 +126,27 @@ CASES = {
     "floods_log": Case("graded", "3", flags=[]),
     # 8. The kernel's machinery: a result output before the error; wrong answers that swallow the test cells' errors
     # with an exception handler or a run_cell of their own, set when the answer cell runs (undone after it) or while
-    # a test cell runs; still open: a wrong answer returning an object that makes the test's comparison say yes
-    # (NumPy hands np.allclose over to the object's __array_function__): nothing is replaced, nothing flagged.
+    # a test cell runs; an object that makes np.allclose say yes (NumPy hands it over to the object's
+    # __array_function__), which the checks read as numbers; a comparison silenced while a test cell runs, which
+    # passes there and scores 0 all the same: the grader judges the values the checks recorded
+    # (autograder/grading/judge.py). Still open (OPEN below): a wrong answer that, while the test cell runs, makes
+    # the checks record the expected values as its own, copying them at run time: flagged, not scored 0.
     "swallows_errors": Case("graded", "2", flags_include={"set an exception handler on IPython (restored)"}),
     "replaces_run_cell": Case(
         "graded", "2", flags_include={"replaced ZMQInteractiveShell.run_cell on its instance (restored)"}
     ),
     "swallows_during_test": Case("graded", "2", flags_include={"set an exception handler on IPython (restored)"}),
-    "forges_comparison": Case("graded", "1"),
+    "forges_comparison": Case("graded", "1", failures="toy_a_cube: TypeError"),
+    "silences_checks": Case(
+        "graded",
+        "1",
+        failures_start="toy_a_cube: AssertionError: checked again by the grader, outside your notebook: cube(-1) is 0",
+        flags_include={
+            "replaced autograder.checks.compare.first_difference (restored)",
+            "toy_a_cube passed in the notebook, but its values differ from the reference run's (scored 0)",
+        },
+    ),
+    "copies_expected": Case("graded", "1"),
     "result_before_raise": Case("graded", "2", failures="NotImplementedError"),
     "sleep_in_test": Case("graded", "3", flags=["edited test cell toy_a_square (restored)"]),
     "deleted_test": Case("graded", "3", flags=["deleted test cell toy_a_cube (restored)"]),
@@ -309,6 +323,24 @@ def hand_in_hostile_class(course, submissions, out, port, grader_home):
         "cube",
         "class Anything:\n        def __array_function__(self, *args):\n            return True\n    return Anything()",
     )
+    # Right where the visible test looks (cube(2)), wrong elsewhere, and every comparison after it says "equal".
+    overfit = "return 8 if x == 2 else 0"
+    answer(
+        "silences_checks",
+        "cube",
+        f"import autograder.checks.compare as compare\n    compare.first_difference = lambda *args, **kwargs: None\n"
+        f"    {overfit}",
+    )
+    answer(
+        "copies_expected",
+        "cube",
+        "import autograder.checks.compare as compare\n    from autograder.checks import evidence\n"
+        "    record, encode = evidence.record, evidence.encode\n"
+        "    evidence.record = lambda what, actual, expected, *rest, **options: record(\n"
+        "        what, encode(expected), expected, *rest, **options)\n"
+        "    compare.first_difference = lambda *args, **kwargs: None\n"
+        f"    {overfit}",
+    )
     answer(
         "replaces_run_cell",
         "square",
@@ -450,7 +482,7 @@ class Batch:
 
 def grade_hostile_class(folder):
     course, submissions, out = folder / "course", folder / "submissions", folder / "out"
-    make_toy_course(course, [LESSON])
+    make_toy_course(course, [LESSON], checked=True)
     build_lessons([LESSON], course)
     # The grader's secrets: in its environment and in its home folder.
     grader_home = folder / "grader_home"
@@ -564,8 +596,9 @@ def test_a_kernels_own_output_is_bounded_in_the_log(batch):
     assert batch.autograde_log_bytes["floods_log"] < sandbox.LOG_LIMIT + (1 << 20)
 
 
-# Scores still come from the student's own kernel: a change made while a test cell runs is undone only after it.
-OPEN = {"forges_comparison": "a test cell's score can be forged from inside the student's process (issue 23)"}
+# The checks' evidence is written by the student's own process: made while a test cell runs, it can hold the values
+# the test expects, which that process computes (README: the threat model).
+OPEN = {"copies_expected": "a wrong answer can copy the expected values into the evidence at run time (issue 23)"}
 
 
 @pytest.mark.slow

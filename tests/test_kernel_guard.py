@@ -196,8 +196,8 @@ def test_install_guards_after_every_cell(tmp_path, fake_module, monkeypatch):
 
     kernel_guard.install(str(tmp_path / "report"))
     assert isinstance(sys.meta_path[0], _SnapshotOnImport)
-    [(event, after_cell)] = callbacks
-    assert event == "post_run_cell"
+    [(first_event, before_cell), (event, after_cell)] = callbacks
+    assert (first_event, before_cell, event) == ("pre_run_cell", kernel_guard.before_each_cell, "post_run_cell")
     fake_module.helper = print
     after_cell(None)
     assert fake_module.helper is original_helper

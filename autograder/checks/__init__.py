@@ -33,6 +33,8 @@ Layout, one idea a module:
   lists, None), `mistake_hint`, `describe`, `is_close`, `assert_close`, and `named_values`, by which the checks of
   functions name the values of a tuple an answer returns (their `names=`: ``dx``, never ``the result[0]``);
 - trajectory.py: `check_trajectory`, the one loop every check below runs (record, compare, name the mistake);
+- evidence.py: in a grading kernel, what each comparison compared, written for the grader to judge again
+  (autograder/grading/judge.py);
 - forbidden.py: `forbidding`, what an answer must not call (every check's `forbidden=`);
 - functions.py: plain functions (`check_function`, `check_function_on_fresh_inputs`, `first_output`);
 - optimizers.py: update rules and torch.optim.Optimizer classes (`check_rule`, `check_rule_with_state`,

@@ -4,6 +4,8 @@ known mistake gives exactly what the answer gave."""
 import numpy as np
 import torch
 
+from . import evidence
+
 RETURN_HINT = "did you forget to return it?"
 # What the checks call a function's whole result: the entries of a dict result are named by their keys alone.
 WHOLE_RESULT = ("the result", "the value returned")
@@ -133,8 +135,13 @@ def named_values(result, names, what, returned="the value returned"):
 
 
 def assert_close(actual, expected, what, rtol=1e-6, atol=1e-10, hint=""):
-    """Fail unless `actual` equals `expected` as arrays, within tolerance; `what` names the quantity."""
-    difference = first_difference(actual, as_float_array(expected), rtol, atol, name=what)
+    """Fail unless `actual` equals `expected` as arrays, within tolerance; `what` names the quantity.
+
+    In a grading kernel the comparison goes to the grader as evidence (evidence.py).
+    """
+    expected = as_float_array(expected)
+    evidence.record(what, evidence.encode(actual), expected, rtol, atol)
+    difference = first_difference(actual, expected, rtol, atol, name=what)
     if difference:
         raise AssertionError(difference + hint)
 

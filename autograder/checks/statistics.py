@@ -3,6 +3,7 @@ derived from the sampling distribution."""
 
 import numpy as np
 
+from . import evidence
 from .compare import mistake_hint
 from .forbidden import forbidding
 
@@ -33,7 +34,7 @@ def check_statistics(student, *, make_args, statistics, mistakes=None, what=None
     (derive the tolerance from the sampling distribution, e.g. `binomial_tolerance`). `mistakes`: wrong
     functions with the student's signature; one whose statistics all lie within the tolerances of the
     student's is named in the message. `forbidden`: functions the student's answer must not call (see
-    forbidden.py).
+    forbidden.py). In a grading kernel each statistic goes to the grader as evidence (evidence.py).
     """
     what = what or getattr(student, "__name__", "your function")
 
@@ -46,6 +47,8 @@ def check_statistics(student, *, make_args, statistics, mistakes=None, what=None
 
     with forbidding(forbidden):
         actual = measure(student)
+    for name, (_statistic, expected, tolerance) in statistics.items():
+        evidence.record(f"{what}: {name}", evidence.encode(actual[name]), expected, 0.0, tolerance)
     for name, (_statistic, expected, tolerance) in statistics.items():
         if abs(actual[name] - expected) <= tolerance:
             continue

@@ -1,6 +1,7 @@
 """The one loop every check runs: record what an answer does, compare with the reference record by record,
 and on the first difference say where it is and which known mistake it looks like."""
 
+from . import evidence
 from .compare import RETURN_HINT, first_difference, mistake_hint
 from .forbidden import forbidding
 
@@ -28,7 +29,8 @@ def check_trajectory(
     (``{"your parameter": …, "your buffer": …}``). A check of a single call is a trajectory of one record.
     The student's answer runs first, so inputs it changes are what the reference then sees, as in the
     student's notebook. While the student's answer runs, the dotted names in `forbidden` (the ready-made
-    versions of the exercise, see forbidden.py) fail when called.
+    versions of the exercise, see forbidden.py) fail when called. In a grading kernel both runs' records go to
+    the grader as evidence (evidence.py), the student's read before the reference runs.
 
     On the first record that differs this fails with ``"{what}: {when(index)}{difference}{note(index)}"``,
     followed by the first of `mistakes` that reproduces the student's answer on every case the check has:
@@ -39,14 +41,13 @@ def check_trajectory(
     """
     with forbidding(forbidden):
         actual = run(student, None)
+    actual_evidence = evidence.encode(actual) if evidence.recording() else None
     expected = run(reference, None)
-    differences = (
-        record_difference(got, want, rtol, atol, why_none=why_none, given_by=given_by)
-        for got, want in zip(actual, expected)
-    )
-    index, difference = next(((index, found) for index, found in enumerate(differences) if found), (0, None))
-    if difference is None:
+    evidence.record(what, actual_evidence, expected, rtol, atol, compare=evidence.RECORDS)
+    found = trajectory_difference(actual, expected, rtol, atol, why_none=why_none, given_by=given_by)
+    if found is None:
         return
+    index, difference = found
     message = f"{what}: {when(index)}{difference}{note(index)}"
     count = index + 1
     cases = [(run, actual[:count])]
@@ -68,6 +69,18 @@ def _same_records(actual, records, rtol, atol):
     return len(records) == len(actual) and all(
         record_difference(got, want, rtol, atol) is None for got, want in zip(actual, records)
     )
+
+
+def trajectory_difference(actual, expected, rtol, atol, **wording):
+    """(index, sentence) of the first record of `actual` that differs from `expected`'s, or None if none does.
+
+    Records are compared pairwise, as many as both have.
+    """
+    for index, (got, want) in enumerate(zip(actual, expected)):
+        difference = record_difference(got, want, rtol, atol, **wording)
+        if difference:
+            return index, difference
+    return None
 
 
 def record_difference(actual, expected, rtol, atol, **wording):

@@ -14,7 +14,10 @@ result is a Row, one line of grades.csv.
     nbgrader_run.py     `nbgrader autograde` in its own process and gradebook
     sandbox.py          the kernel nbgrader starts, in bubblewrap's sandbox: own uid and namespaces, read-only
                         course, nothing of the grader's, limits; the threat model is in README
-    kernel_guard.py     inside that kernel: puts back helpers a student replaced, and reports it
+    kernel_guard.py     inside that kernel: puts back helpers a student replaced, and reports it; names and
+                        seeds each cell
+    judge.py            the grader's own verdict on each test cell, from the checks' evidence, against the
+                        lesson's reference run (the solution graded alone)
     execute_step.py     nbgrader's Execute step, recording the exception it gives up with; the autograde steps
     stderr_output.py    a graded cell's warnings (stderr) shown in the feedback, never scored
     output_rules.py     outputs bounded in bytes; a test cell scores all or nothing (no partial credit)

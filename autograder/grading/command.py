@@ -1,7 +1,8 @@
 """Autograde a class's submissions: scores, a CSV and feedback pages.
 
     python -m autograder grade SUBMISSIONS --out DIR [--jobs N] [--timeout S] [--wall-limit S]
-                                                     [--memory-mb MB] [--cpu-limit S]
+                                                     [--memory-mb MB] [--cpu-limit S] [--disk-mb MB]
+                                                     [--reference-cache FOLDER] [--unsafe-no-sandbox]
 
 SUBMISSIONS is a folder with one subfolder per student, or a zip of one (an LMS bulk download from
 Moodle or Canvas works too): see autograder/grading/intake.py for the names it understands. Every
@@ -62,7 +63,9 @@ the grader is root, its own PID, mount and network namespaces, the course read-o
 grader's visible, memory, CPU time, file, disk and process caps); without bubblewrap the command
 refuses to grade unless given --unsafe-no-sandbox (DIR/sandbox.txt says which). The test cells are
 restored from the source, helpers guarded by autograder/grading/kernel_guard.py, and
-autograder/grading/integrity.py adds the static flags. What a student can and cannot do: README.
+autograder/grading/integrity.py adds the static flags. A test cell keeps its points only if the values its
+checks compared agree, judged outside the kernel, with those of the lesson's reference run (the solution
+graded alone, once per lesson; autograder/grading/judge.py). What a student can and cannot do: README.
 The command exits 0 once the batch is done, whatever the students' statuses.
 The code, one step a module: autograder/grading/__init__.py.
 """
@@ -137,6 +140,13 @@ def add_arguments(parser):
         "since their code can then read and change your files (said in the summary and DIR/sandbox.txt)",
     )
     parser.add_argument(
+        "--reference-cache",
+        type=Path,
+        metavar="FOLDER",
+        help="where to keep the evidence of each lesson's reference run, to share it between classes graded with "
+        "the same course (default: DIR/nbgrader/reference)",
+    )
+    parser.add_argument(
         "--lesson",
         action="append",
         default=[],
@@ -167,6 +177,7 @@ def run(args):
         jobs=args.jobs,
         limits=Limits(memory_mb=args.memory_mb, cpu_seconds=args.cpu_limit, disk_mb=args.disk_mb),
         unsafe=args.unsafe,
+        reference_cache=args.reference_cache,
     )
     rows, problems = grade_class(grading_run)
     print_summary(grading_run, rows, problems, time.monotonic() - started)

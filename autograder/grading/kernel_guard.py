@@ -11,8 +11,12 @@
   kernel classes, methods set on those objects, the shell's custom exception handler) is recorded at install and
   put back after every cell, each change reported. So a wrong answer
   cannot make the test cells after it pass by swallowing their errors; one that does so while a test cell runs
-  is flagged when that cell ends, too late for that cell: scores still come from the student's own process
-  (README: the threat model).
+  is flagged when that cell ends, too late for that cell, and scores 0 all the same if the values its checks
+  recorded are wrong: autograder/grading/judge.py judges them outside the kernel (README: the threat model).
+- Cells named and seeded: before every cell, `running_cell` is set to a digest of its source, with which the
+  checks tag their evidence (autograder/checks/evidence.py), and the random generators (Python's, NumPy's global
+  one, torch's) are seeded from it, so that a test cell draws the same inputs in a lesson's reference run as in
+  every student's notebook, whatever the cells before it drew: autograder/grading/judge.py compares the two.
 - A package may rebind its own functions: importing torch._dynamo (the first torch.optim step does) replaces
   torch.manual_seed by a functools.wraps wrapper of it that keeps dynamo from tracing it. A replacement
   whose every wrapper down its `__wrapped__` chain to the recorded function is code in that package's own
@@ -20,8 +24,10 @@
   else (a student's functools.wraps) is still flagged and put back.
 """
 
+import hashlib
 import importlib.abc
 import os
+import random
 import sys
 import types
 
@@ -36,12 +42,14 @@ PROTECTED_MODULES = {
     "torch.nn.functional",
 }
 PROTECTED_PACKAGES = ("autograder", "reference_impl", "course", "capstone")
+running_cell = ""  # cell_digest of the cell running now
 # Packages that rebind their own functions to wrappers of them (torch._dynamo, on import).
 SELF_WRAPPING_PACKAGES = ("torch",)
 
 
 def install(report_path):
     shell = get_ipython()  # noqa: F821 (run by IPKernelApp.exec_lines, inside the kernel)
+    shell.events.register("pre_run_cell", before_each_cell)
     guard = _Guard(report_path)
     sys.meta_path.insert(0, _SnapshotOnImport(guard))
     for name in list(sys.modules):
@@ -53,6 +61,23 @@ def install(report_path):
         guard.check(shell.user_ns)
 
     shell.events.register("post_run_cell", after_each_cell)
+
+
+def cell_digest(source):
+    """The name of a cell by its source: the evidence's tag of a comparison, the seed of the cell's generators."""
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def before_each_cell(info):
+    """Note which cell runs (`running_cell`); seed Python's, NumPy's and torch's generators from its source."""
+    global running_cell
+    running_cell = cell_digest(info.raw_cell)
+    seed = int(running_cell[:8], 16)
+    random.seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
 
 
 def _is_protected(module_name):

@@ -21,6 +21,9 @@ import nbformat
 from autograder.grading import sandbox
 from autograder.grading.execute_step import ExecuteFailure, autograde_options
 
+# Bytes of evidence read (autograder/checks/evidence.py): a lesson's reference run writes under 1 MiB.
+EVIDENCE_LIMIT = 64 << 20
+
 
 @dataclass(frozen=True)
 class AutogradeOutcome:
@@ -31,6 +34,7 @@ class AutogradeOutcome:
     execute_failure: ExecuteFailure | None  # the exception nbgrader's Execute step gave up with, if any
     guard_events: list  # what the kernel guard undid, one sentence each (autograder/grading/kernel_guard.py)
     log: Path  # nbgrader's log
+    evidence: bytes = b""  # what the checks compared, as the kernel wrote it (autograder/checks/evidence.py)
 
     def gave_up_with(self, exception_class):
         """Whether nbgrader abandoned the notebook's run on an exception of `exception_class`."""
@@ -68,31 +72,40 @@ def autograde(run, submission, notebook):
             run, submission, arguments, log, wall_limit=run.wall_limit, environment=kernel.environment()
         )
         guard_events = read_guard_report(kernel.guard_report)
+        evidence = read_from_kernel(kernel.evidence, EVIDENCE_LIMIT + 1)
     if exit_status is None:
         # The autograded folder holds the half-done notebook: it must not get a feedback page.
         shutil.rmtree(run.autograded_notebook(submission).parent, ignore_errors=True)
         # Nor are the records read: the kill may have caught the kernel's launcher or nbgrader writing one.
         return AutogradeOutcome(None, None, None, guard_events, log)
     return AutogradeOutcome(
-        exit_status, sandbox.KernelExit.read(kernel.exit_report), ExecuteFailure.read(failure_file), guard_events, log
+        exit_status,
+        sandbox.KernelExit.read(kernel.exit_report),
+        ExecuteFailure.read(failure_file),
+        guard_events,
+        log,
+        evidence,
     )
 
 
 def read_guard_report(path, most=20):
-    """The guard's events (one sentence a line), at most `most` of them, each cut to 200 characters.
+    """The guard's events (one sentence a line), at most `most` of them, each cut to 200 characters."""
+    lines = read_from_kernel(path, 64 << 10).decode(errors="replace").splitlines()
+    return [line[:200] for line in lines[:most] if line.strip()]
 
-    The kernel wrote this file and may have made it anything: it is opened without following a link or
-    waiting on a FIFO, read only if a regular file, and only its first 64 KiB.
+
+def read_from_kernel(path, limit):
+    """The first `limit` bytes of a file the kernel wrote in the channel; b"" when there is none.
+
+    The kernel may have made it anything: it is opened without following a link or waiting on a FIFO, and read
+    only if it is a regular file.
     """
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:  # none written, or a link
-        return []
-    with open(descriptor, "rb") as report:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return []
-        lines = report.read(64 << 10).decode(errors="replace").splitlines()
-    return [line[:200] for line in lines[:most] if line.strip()]
+        return b""
+    with open(descriptor, "rb") as file:
+        return file.read(limit) if stat.S_ISREG(os.fstat(descriptor).st_mode) else b""
 
 
 def run_nbgrader(run, submission, arguments, log, wall_limit=None, environment=None, gradebook=None):

@@ -4,7 +4,8 @@ A class: intake -> the instructor's manual entries saved -> course folder -> cac
 each remaining submission, `jobs` at a time, merged into the course gradebook and saved for the cache as it
 comes -> every row's scores read from the course gradebook -> feedback pages refreshed where the manual
 entries changed -> report. A submission: intake's checks (missing? a notebook?) -> integrity scan -> sandboxed
-nbgrader run of the notebook as structure.py repairs it -> status -> failed tests and feedback page when graded.
+nbgrader run of the notebook as structure.py repairs it -> status -> when graded: the judge's verdict on the test
+cells (judge.py, against the lesson's reference run) -> failed tests and feedback page.
 A notebook that makes a step fail unforeseen gets an `error` row of its own; the batch goes on.
 """
 
@@ -17,7 +18,7 @@ from functools import partial
 import nbformat
 
 from autograder.build import CourseError
-from autograder.grading import cache, integrity, sandbox, structure
+from autograder.grading import cache, integrity, judge, sandbox, structure
 from autograder.grading.course_folder import prepare_course
 from autograder.grading.feedback import write_feedback
 from autograder.grading.gradebook import make_gradebook_tool_findable, open_gradebook, read_scores
@@ -97,6 +98,10 @@ def grade_submission(run, submission):
     run.run_folder(submission).mkdir(parents=True)
     try:
         row = _grade(run, submission)
+    # A fault of the course, not of the notebook (a solution failing its own tests), would cost every row: it stops
+    # the batch with its reason.
+    except CourseError:
+        raise
     # A notebook the grader did not foresee costs its own row, never the batch: the traceback is kept for a fix.
     except Exception as error:  # noqa: BLE001
         (run.run_folder(submission) / "grader-error.txt").write_text(traceback.format_exc())
@@ -147,6 +152,7 @@ def _grade(run, submission):
         seconds=time.monotonic() - started,
     )
     if status == GRADED:
+        row.flags += judge.judge(run, submission, outcome)
         row.failures = failed_tests(run.autograded_notebook(submission))
         write_feedback(run, submission)
     return row

@@ -26,11 +26,16 @@ class GradingRun:
     limits: Limits = field(default_factory=Limits)
     jobs: int = 1
     unsafe: bool = False  # --unsafe-no-sandbox: student code runs without the sandbox (autograder/grading/sandbox.py)
+    # --reference-cache: where the reference runs' evidence is kept (autograder/grading/judge.py); None: the course's
+    reference_cache: Path | None = None
 
     def __post_init__(self):
         # Absolute paths: nbgrader runs in the course folder.
         for name in ("submissions", "out", "course_root"):
             object.__setattr__(self, name, Path(getattr(self, name)).resolve())
+        if self.reference_cache is None:
+            object.__setattr__(self, "reference_cache", self.course / "reference")
+        object.__setattr__(self, "reference_cache", Path(self.reference_cache).resolve())
 
     @property
     def course(self):

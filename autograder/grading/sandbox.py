@@ -19,9 +19,11 @@ What the kernel gets (the threat model is in README's instructor path):
   the course's packages (autograder, reference_impl, course, capstone) and results/, all read-only; a tmpfs of
   `Limits.disk_mb` as /tmp, which holds its HOME and working folder (/tmp/work); and the channel, a folder
   of its own through which nbgrader reaches it (the kernel's Unix sockets, its connection file, the guard's
-  report). Nothing else: not the grader's home, solutions/, the submissions, the output folder (gradebooks,
-  other students' notebooks, results, feedback) or the course folder's settings and kernelspecs;
-- no environment from the grader: only PATH, HOME, TMPDIR, MPLCONFIGDIR, LANG and COURSE_FAST;
+  report, the checks' evidence that autograder/grading/judge.py reads once the kernel is dead). Nothing else:
+  not the grader's home, solutions/, the submissions, the output folder (gradebooks, other students' notebooks,
+  results, feedback) or the course folder's settings and kernelspecs;
+- no environment from the grader: only PATH, HOME, TMPDIR, MPLCONFIGDIR, LANG, COURSE_FAST and
+  AUTOGRADER_EVIDENCE (the evidence file);
 - resource limits: address space (RLIMIT_AS, memory_mb less the tmpfs, which is RAM too: a memory bomb gets
   a MemoryError), CPU seconds (RLIMIT_CPU: a loop in compiled code is killed with SIGXCPU), file size
   (RLIMIT_FSIZE) and, under its own uid, processes (RLIMIT_NPROC: a fork bomb stops);
@@ -57,6 +59,8 @@ GUARD_MODULE = "autograder.grading.kernel_guard"
 # "autograder.grading.sandbox", also when run with -m: the kernelspec starts this module again.
 THIS_MODULE = __spec__.name
 SETTINGS_VARIABLE = "AUTOGRADER_SANDBOX"
+# The kernel's variable naming its evidence file, where the checks write what they compared.
+EVIDENCE_VARIABLE = "AUTOGRADER_EVIDENCE"
 # Kernels run as FIRST_KERNEL_UID + the launcher's pid (pids are below 2**22), far above the uids of people.
 FIRST_KERNEL_UID = 200_000
 # The course's packages the kernel imports, and the recorded results lessons quote: read-only in the sandbox.
@@ -65,6 +69,7 @@ COURSE_PATHS = [REPOSITORY / name for name in ("autograder", "reference_impl", "
 SCRATCH = "/tmp"  # the kernel's tmpfs: HOME is SCRATCH/home, the working folder SCRATCH/work
 LOG_LIMIT = 64 << 10  # bytes of the kernel's own stdout and stderr kept in nbgrader's log
 GUARD_REPORT = "guard-report"  # in the channel
+EVIDENCE = "evidence"  # in the channel: what the checks compared (autograder/checks/evidence.py)
 
 
 @dataclass
@@ -93,6 +98,10 @@ class KernelSettings:
     @property
     def guard_report(self):
         return Path(self.channel) / GUARD_REPORT
+
+    @property
+    def evidence(self):
+        return Path(self.channel) / EVIDENCE
 
 
 @lru_cache(maxsize=1)
@@ -178,6 +187,7 @@ def sandboxed_command(command, channel, limits, uid):
         "MPLCONFIGDIR": f"{SCRATCH}/home",
         "LANG": "C.UTF-8",
         "COURSE_FAST": os.environ.get("COURSE_FAST", "1"),
+        EVIDENCE_VARIABLE: str(Path(channel) / EVIDENCE),
     }
     for name, value in environment.items():
         arguments += ["--setenv", name, value]
@@ -231,7 +241,13 @@ def launch(connection_file):
         home = channel / "home"
         home.mkdir(exist_ok=True)
         command = [*kernel_command, connection_file]
-        environment = {**os.environ, "HOME": str(home), "TMPDIR": str(home), "MPLCONFIGDIR": str(home)}
+        environment = {
+            **os.environ,
+            "HOME": str(home),
+            "TMPDIR": str(home),
+            "MPLCONFIGDIR": str(home),
+            EVIDENCE_VARIABLE: str(kernel.evidence),
+        }
     process = subprocess.Popen(
         command,
         env=environment,
