@@ -129,8 +129,9 @@ CASES = {
     # a test cell runs; an object that makes np.allclose say yes (NumPy hands it over to the object's
     # __array_function__), which the checks read as numbers; a comparison silenced while a test cell runs, which
     # passes there and scores 0 all the same: the grader judges the values the checks recorded
-    # (autograder/grading/judge.py). Still open (OPEN below): a wrong answer that, while the test cell runs, makes
-    # the checks record the expected values as its own, copying them at run time: flagged, not scored 0.
+    # (autograder/grading/judge.py); the same with the expected values copied into the evidence at run time, which
+    # the guard sees replaced while the test ran. Still open (OPEN below): that copy made after switching the guard
+    # off: nothing is seen.
     "swallows_errors": Case("graded", "2", flags_include={"set an exception handler on IPython (restored)"}),
     "replaces_run_cell": Case(
         "graded", "2", flags_include={"replaced ZMQInteractiveShell.run_cell on its instance (restored)"}
@@ -143,10 +144,17 @@ CASES = {
         failures_start="toy_a_cube: AssertionError: checked again by the grader, outside your notebook: cube(-1) is 0",
         flags_include={
             "replaced autograder.checks.compare.first_difference (restored)",
-            "toy_a_cube passed in the notebook, but its values differ from the reference run's (scored 0)",
+            "toy_a_cube passed in the notebook, not in the grader's own check (scored 0)",
         },
     ),
-    "copies_expected": Case("graded", "1"),
+    "copies_expected": Case(
+        "graded",
+        "1",
+        failures_start="toy_a_cube: AssertionError: checked again by the grader, outside your notebook: while this "
+        "test ran, your code changed what the tests rely on: replaced autograder.checks.",
+        flags_include={"toy_a_cube passed in the notebook, not in the grader's own check (scored 0)"},
+    ),
+    "copies_expected_unseen": Case("graded", "1"),
     "result_before_raise": Case("graded", "2", failures="NotImplementedError"),
     "sleep_in_test": Case("graded", "3", flags=["edited test cell toy_a_square (restored)"]),
     "deleted_test": Case("graded", "3", flags=["deleted test cell toy_a_cube (restored)"]),
@@ -331,16 +339,16 @@ def hand_in_hostile_class(course, submissions, out, port, grader_home):
         f"import autograder.checks.compare as compare\n    compare.first_difference = lambda *args, **kwargs: None\n"
         f"    {overfit}",
     )
-    answer(
-        "copies_expected",
-        "cube",
+    copy_expected = (
         "import autograder.checks.compare as compare\n    from autograder.checks import evidence\n"
         "    record, encode = evidence.record, evidence.encode\n"
         "    evidence.record = lambda what, actual, expected, *rest, **options: record(\n"
         "        what, encode(expected), expected, *rest, **options)\n"
         "    compare.first_difference = lambda *args, **kwargs: None\n"
-        f"    {overfit}",
     )
+    answer("copies_expected", "cube", f"{copy_expected}    {overfit}")
+    unhook_guard = "get_ipython().events.callbacks['post_run_cell'].clear()\n"
+    answer("copies_expected_unseen", "cube", f"{copy_expected}    {unhook_guard}    {overfit}")
     answer(
         "replaces_run_cell",
         "square",
@@ -598,7 +606,10 @@ def test_a_kernels_own_output_is_bounded_in_the_log(batch):
 
 # The checks' evidence is written by the student's own process: made while a test cell runs, it can hold the values
 # the test expects, which that process computes (README: the threat model).
-OPEN = {"copies_expected": "a wrong answer can copy the expected values into the evidence at run time (issue 23)"}
+OPEN = {
+    "copies_expected_unseen": "a wrong answer that switches the guard off can copy the expected values into the "
+    "evidence at run time (issue 23)"
+}
 
 
 @pytest.mark.slow

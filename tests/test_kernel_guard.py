@@ -46,8 +46,13 @@ def guard(tmp_path, fake_module):
 
 
 def report(guard):
-    with open(guard.report_path) as report_file:
-        return report_file.read().splitlines()
+    """The sentences of the guard's report, each line's cell digest and tab left out."""
+    return sentences(guard.report_path)
+
+
+def sentences(report_path):
+    with open(report_path) as report_file:
+        return [line.partition("\t")[2] for line in report_file.read().splitlines()]
 
 
 @pytest.mark.parametrize(
@@ -201,7 +206,7 @@ def test_install_guards_after_every_cell(tmp_path, fake_module, monkeypatch):
     fake_module.helper = print
     after_cell(None)
     assert fake_module.helper is original_helper
-    assert (tmp_path / "report").read_text() == f"replaced {FAKE}.helper (restored)\n"
+    assert sentences(tmp_path / "report") == [f"replaced {FAKE}.helper (restored)"]
 
 
 def test_torchs_own_rewrap_is_neither_flagged_nor_undone(tmp_path):
@@ -226,7 +231,7 @@ guard.check({{}})
 assert torch.manual_seed is wrapper, "a replacement of torch's wrapper was not put back"
 """
     subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
-    assert report_path.read_text() == "replaced torch.manual_seed (restored)\n"
+    assert sentences(report_path) == ["replaced torch.manual_seed (restored)"]
 
 
 @pytest.fixture
@@ -325,3 +330,12 @@ def test_the_machinery_that_reports_errors_is_put_back_after_a_cell(ipython_shel
     result = shell.run_cell("raise ValueError('reported')")
     assert isinstance(result.error_in_exec, ValueError)
     assert machinery.restore() == []
+
+
+def test_each_event_is_reported_with_the_cell_that_ran(guard, fake_module, monkeypatch):
+    """The judge scores 0 a test cell during which something was replaced: the report says which cell that was."""
+    monkeypatch.setattr(kernel_guard, "running_cell", kernel_guard.cell_digest("the test cell"))
+    fake_module.helper = print
+    guard.check({})
+    with open(guard.report_path) as report_file:
+        assert report_file.read() == f"{kernel_guard.cell_digest('the test cell')}\treplaced {FAKE}.helper (restored)\n"

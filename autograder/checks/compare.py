@@ -137,13 +137,15 @@ def named_values(result, names, what, returned="the value returned"):
 def assert_close(actual, expected, what, rtol=1e-6, atol=1e-10, hint=""):
     """Fail unless `actual` equals `expected` as arrays, within tolerance; `what` names the quantity.
 
-    In a grading kernel the comparison goes to the grader as evidence (evidence.py).
+    `hint` follows the difference in the message: a sentence, or a function giving one, called only on failure
+    (when it runs known mistakes, say). In a grading kernel the comparison goes to the grader as evidence
+    (evidence.py).
     """
     expected = as_float_array(expected)
     evidence.record(what, evidence.encode(actual), expected, rtol, atol)
     difference = first_difference(actual, expected, rtol, atol, name=what)
     if difference:
-        raise AssertionError(difference + hint)
+        raise AssertionError(difference + (hint() if callable(hint) else hint))
 
 
 def mistake_hint(mistakes, reproduces):

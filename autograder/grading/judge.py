@@ -6,9 +6,10 @@ file (autograder/checks/evidence.py). Once the kernel is dead, this module compa
 student's answers gave with the values expected in the reference run, the lesson's solution notebook graded by
 itself in the same sandbox, with its hidden tests and its cells seeded alike (kernel_guard.py: each cell seeds
 the random generators from its own source). A test cell keeps its points only if its evidence has as many
-comparisons as the reference run's, each within the reference's tolerance; otherwise it scores 0, its feedback
-says which value differs, and grades.csv flags it. The kernel can still write the evidence file, but only values
-that are right pass: a wrong answer has to compute the right ones to score.
+comparisons as the reference run's, each within the reference's tolerance, and if the kernel guard found nothing
+replaced while it ran (its reports name the cell); otherwise it scores 0, its feedback says why, and grades.csv
+flags it. The kernel can still write the evidence file, but only values that are right pass: a wrong answer has
+to compute the right ones to score (README: the threat model says what remains).
 
 The reference run's evidence is cached by the lesson's source, the autograder's code and the limits, under
 `GradingRun.reference_cache`; it is computed once per lesson, by the first submission that needs it.
@@ -175,8 +176,9 @@ def _reference_run(run, lesson):
         found = by_test_cell(parse_evidence(outcome.evidence), nbformat.read(autograded, as_version=4))
     except EvidenceError as error:
         raise CourseError(f"the evidence of {lesson}'s reference run cannot be read: {error}") from None
-    for folder in ("submitted", "autograded"):  # nothing of it for Formgrader to show
-        shutil.rmtree(run.course / folder / REFERENCE_STUDENT, ignore_errors=True)
+    # Nothing of it for Formgrader to show; other lessons' reference runs may be under way beside it.
+    for notebook in (run.submitted_notebook(submission), autograded):
+        shutil.rmtree(notebook.parent, ignore_errors=True)
     return {grade_id: [vars(line) for line in lines] for grade_id, lines in found.items()}
 
 
@@ -190,7 +192,7 @@ def _write_atomically(path, text):
 def overrule(run, submission, found):
     """Score 0, in the submission's gradebook and autograded notebook, each test cell of `found` that scored.
 
-    `found`: {grade_id: why} from `verdicts`. The cell gets an error output saying why, which the failures column
+    `found`: {grade_id: why}. The cell gets an error output saying why, which the failures column
     and the feedback page show. Returns the grade_ids that lost points.
     """
     if not found:
@@ -222,7 +224,8 @@ def overrule(run, submission, found):
 
 
 def judge(run, submission, outcome):
-    """Overrule the test cells whose evidence disagrees with the reference run's; returns flags for grades.csv.
+    """Overrule the test cells whose evidence disagrees with the reference run's, or during which the guard found
+    something replaced; returns flags for grades.csv.
 
     `outcome`: the submission's AutogradeOutcome, whose `evidence` holds what its kernel wrote.
     """
@@ -235,8 +238,12 @@ def judge(run, submission, outcome):
     except EvidenceError as error:
         why = f"the record of your answers' values could not be read: {error}"
         found = {grade_id: why for grade_id, lines in reference.items() if lines}
+    cells = test_cells(notebook)
+    for cell, sentence in outcome.guard_events:  # the guard's (kernel_guard.py), tagged by the cell that ran
+        if cell in cells:
+            found.setdefault(cells[cell], f"while this test ran, your code changed what the tests rely on: {sentence}")
     return [
-        f"{grade_id} passed in the notebook, but its values differ from the reference run's (scored 0)"
+        f"{grade_id} passed in the notebook, not in the grader's own check (scored 0)"
         for grade_id in overrule(run, submission, found)
     ]
 

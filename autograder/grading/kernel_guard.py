@@ -14,7 +14,8 @@
   is flagged when that cell ends, too late for that cell, and scores 0 all the same if the values its checks
   recorded are wrong: autograder/grading/judge.py judges them outside the kernel (README: the threat model).
 - Cells named and seeded: before every cell, `running_cell` is set to a digest of its source, with which the
-  checks tag their evidence (autograder/checks/evidence.py), and the random generators (Python's, NumPy's global
+  checks tag their evidence (autograder/checks/evidence.py) and the guard its reports (a test cell during which
+  something was replaced scores 0: autograder/grading/judge.py), and the random generators (Python's, NumPy's global
   one, torch's) are seeded from it, so that a test cell draws the same inputs in a lesson's reference run as in
   every student's notebook, whatever the cells before it drew: autograder/grading/judge.py compares the two.
 - A package may rebind its own functions: importing torch._dynamo (the first torch.optim step does) replaces
@@ -156,9 +157,10 @@ class _Guard:
         self.report(events)
 
     def report(self, events):
+        """Append each event to the report, after the digest of the cell that just ran and a tab."""
         if events:
             with open(self.report_path, "a") as report:
-                report.writelines(event + "\n" for event in events)
+                report.writelines(f"{running_cell}\t{event}\n" for event in events)
 
 
 class _Machinery:

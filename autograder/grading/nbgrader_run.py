@@ -32,7 +32,7 @@ class AutogradeOutcome:
     exit_status: int | None  # None: stopped at the wall-clock limit
     kernel_exit: sandbox.KernelExit | None  # None: its launcher was killed with it, or no kernel started
     execute_failure: ExecuteFailure | None  # the exception nbgrader's Execute step gave up with, if any
-    guard_events: list  # what the kernel guard undid, one sentence each (autograder/grading/kernel_guard.py)
+    guard_events: list  # what the kernel guard undid: (cell digest, sentence) (autograder/grading/kernel_guard.py)
     log: Path  # nbgrader's log
     evidence: bytes = b""  # what the checks compared, as the kernel wrote it (autograder/checks/evidence.py)
 
@@ -89,9 +89,11 @@ def autograde(run, submission, notebook):
 
 
 def read_guard_report(path, most=20):
-    """The guard's events (one sentence a line), at most `most` of them, each cut to 200 characters."""
+    """The guard's events: (the digest of the cell after which it found it, its sentence cut to 200 characters),
+    at most `most` of them."""
     lines = read_from_kernel(path, 64 << 10).decode(errors="replace").splitlines()
-    return [line[:200] for line in lines[:most] if line.strip()]
+    events = [(cell, sentence[:200]) for cell, _, sentence in (line.partition("\t") for line in lines)]
+    return [(cell, sentence) for cell, sentence in events if sentence.strip()][:most]
 
 
 def read_from_kernel(path, limit):

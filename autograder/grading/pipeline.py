@@ -148,7 +148,7 @@ def _grade(run, submission):
         lesson,
         status,
         detail="; ".join(filter(None, [*notes, detail])),
-        flags=list(dict.fromkeys(flags + outcome.guard_events)),
+        flags=list(dict.fromkeys(flags + [sentence for _, sentence in outcome.guard_events])),
         seconds=time.monotonic() - started,
     )
     if status == GRADED:
