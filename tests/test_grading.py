@@ -41,9 +41,12 @@ from autograder.grading.stderr_output import UnscoredStderr
 from fixtures.courses import fill_in, make_toy_course, toy_solution
 
 SANDBOXED, WHY_NOT_SANDBOXED = isolation()
-# The reference runs' evidence (autograder/grading/judge.py), shared by this process's gradings: keyed by the
-# lesson's source, the grader's code and the limits, so a class reuses only a reference run it would make alike.
-REFERENCE_CACHE = Path(tempfile.mkdtemp(prefix="optdeep-reference-"))
+# The reference runs' evidence (autograder/grading/judge.py), shared by this test run's gradings, in every pytest-xdist
+# worker: keyed by the lesson's source, the grader's code and the limits, so a class reuses only a reference run it
+# would make alike.
+TEST_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))  # one id for all of a run's workers
+REFERENCE_CACHE = Path(tempfile.gettempdir()) / f"optdeep-reference-{TEST_RUN}"
+REFERENCE_CACHE.mkdir(exist_ok=True)
 
 
 def sandbox_options():

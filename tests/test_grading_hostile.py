@@ -550,7 +550,7 @@ def processes_with(marker):
     ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def batch(tmp_path_factory):
     """The hostile class, graded once per test run, in the sandbox (never without: it kills what it can).
 

@@ -21,6 +21,7 @@ caught at run time by the checks' `forbidden=` (autograder/checks/forbidden.py) 
 
 import ast
 import importlib
+import threading
 
 from autograder.grading.structure import nbgrader_metadata
 from course.lessons import LESSONS
@@ -40,6 +41,9 @@ FORBIDDEN_PREFIXES = (
 PRESENTATION_HELPERS = ("course.PALETTE", "course.use_course_style", "course.sized", "course.fast_mode")
 # Names the lessons import in their set-up cells, before any answer; a lesson's release adds its own.
 DEFAULT_ALIASES = {"np": "numpy", "torch": "torch", "checks": "autograder.checks", "mistakes": "autograder.mistakes"}
+# ast.parse is not thread-safe in CPython 3.11 (a SystemError, "AST constructor recursion depth mismatch", seen with
+# two grading workers): the grader's workers are threads, so one parses at a time.
+_PARSING = threading.Lock()
 SETUP_SUFFIX = "_setup"
 ANSWER_SUFFIX = "_answer"
 
@@ -237,6 +241,7 @@ def _parse(source):
     """The cell's syntax tree, IPython magics and shell escapes blanked out; None if it does not parse."""
     lines = ("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
     try:
-        return ast.parse("\n".join(lines))
+        with _PARSING:
+            return ast.parse("\n".join(lines))
     except SyntaxError:
         return None
