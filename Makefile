@@ -37,17 +37,12 @@ lab: $(STAMP)
 	JUPYTER_CONFIG_PATH=$(CURDIR)/autograder $(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 \
 		--ServerApp.root_dir=$(WORK) $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# Whole test files to each worker, in the order collected (not fewest-tests-last): a file's tests share its fixtures
-# (the hostile batch is graded once), and the big single-test files do not start last. --dist loadgroup would group by
-# xdist_group, but pytest-xdist 3.8 cannot mark a pytest 9 test's id with its group, so the group was split.
-XDIST = -n auto --dist loadfile --no-loadscope-reorder
-
 test: $(STAMP)
-	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 # Everything but the notebooks, the graded classes and the browser: under 2 minutes on 2 cores.
 test-fast: $(STAMP)
-	$(PY) -m pytest $(XDIST) -m "not slow and not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadgroup -m "not slow and not browser" $(PYTEST_ARGS)
 
 # ruff's settings are in pyproject.toml; notebooks are linted too (lessons/ is generated, so left out).
 lint: $(STAMP)

@@ -39,8 +39,9 @@ from autograder.grading.intake import collect
 from autograder.grading.records import GradingRun
 from fixtures.courses import fill_in, make_toy_course
 
-# One worker grades the batch and runs every test of this file (make test runs xdist with --dist loadfile); the other
+# One worker grades the batch and runs every test of it (make test runs xdist with --dist loadgroup); the other
 # goes on with the rest of the suite instead of waiting for the batch.
+pytestmark = pytest.mark.xdist_group("hostile_batch")
 
 LESSON = "toy_a"
 # Short limits so the hostile cases end quickly (a cell may take 10 s: the setup cell imports torch, in seconds on a
@@ -553,7 +554,7 @@ def processes_with(marker):
 def batch(tmp_path_factory):
     """The hostile class, graded once per test run, in the sandbox (never without: it kills what it can).
 
-    Under pytest-xdist without --dist loadfile, each worker would build this fixture for itself and grade the
+    Under pytest-xdist without --dist loadgroup, each worker would build this fixture for itself and grade the
     class again, side by side; instead the first worker grades it and the others wait for its result.
     """
     require_sandbox()
