@@ -81,14 +81,16 @@ def _comparison(line):
     return comparison
 
 
+def is_test_cell(cell):
+    """Whether `cell` is a graded test cell: code that nbgrader scores, no answer of the student's."""
+    nbgrader = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and bool(nbgrader.get("grade")) and not nbgrader.get("solution")
+
+
 def test_cells(notebook):
     """{cell digest: grade_id} of the graded test cells of an autograded notebook."""
     return {
-        cell_digest(cell.source): cell.metadata["nbgrader"]["grade_id"]
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        and cell.metadata.get("nbgrader", {}).get("grade")
-        and not cell.metadata["nbgrader"].get("solution")
+        cell_digest(cell.source): cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells if is_test_cell(cell)
     }
 
 
@@ -250,10 +252,4 @@ def judge(run, submission, outcome):
 
 def passed_in_kernel(cell):
     """Whether `cell` is a graded test cell that ran without an error output: nbgrader gives it its points."""
-    nbgrader = cell.metadata.get("nbgrader", {})
-    return (
-        cell.cell_type == "code"
-        and bool(nbgrader.get("grade"))
-        and not nbgrader.get("solution")
-        and not any(output.get("output_type") == "error" for output in cell.outputs)
-    )
+    return is_test_cell(cell) and not any(output.get("output_type") == "error" for output in cell.outputs)
