@@ -15,7 +15,8 @@ SUBMISSIONS ?= submissions
 GRADES ?= grades
 WORK ?= work
 
-.PHONY: lab test test-fast lint format lessons reference-runs grade formgrader bench constraints clean
+.PHONY: lab test test-fast lint format lessons reference-runs grade formgrader bench gpu-wheels gpu-check \
+	gpu-check-dry-run constraints clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@if $(PYTHON) -c "import torch" 2>/dev/null; then \
@@ -82,6 +83,19 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_grading.py
 	$(PY) benchmarks/bench_lessons.py
+
+# The GPU check (benchmarks/gpu_check; README, "The GPU check"). gpu-wheels: what the GPU machine lacks, as wheels
+# for its Python, into build/gpu-wheels (needs the package index). gpu-check: the check on this machine (its CPU
+# mode without CUDA). gpu-check-dry-run: the exact command rehearsed in an environment like the GPU machine's (CI).
+GPU_PYTHON_VERSION ?= 3.12
+gpu-wheels: $(STAMP)
+	$(PY) benchmarks/gpu_check/wheels.py --python-version $(GPU_PYTHON_VERSION)
+
+gpu-check: $(STAMP)
+	PYTHON=$(abspath $(PY)) bash benchmarks/gpu_check/run.sh
+
+gpu-check-dry-run: $(STAMP)
+	bash benchmarks/gpu_check/dry_run.sh
 
 # Re-pin constraints.txt from a fresh environment built from pyproject.toml's bounds (needs the package index).
 constraints:

@@ -76,14 +76,32 @@ def baseline_images_per_second(model_name, data, batch_size, steps, device):
     return steps * batch_size / (time.perf_counter() - start)
 
 
-def fast_loop_figures(model_name, data, batch_size, steps, device, compile_model):
-    """(images/s of a timed epoch, seconds moving the data to the device, seconds of the warm-up epoch)."""
+def random_training_data(images, seed=0):
+    """uint8 CIFAR-shaped images and labels, training split only: throughput does not depend on the pixels, and
+    without val/test splits an epoch's figures are the training's alone."""
+    rng = np.random.default_rng(seed)
+    return {"x": rng.integers(0, 256, (images, 3, 32, 32), dtype=np.uint8), "y": rng.integers(0, 10, images)}
+
+
+def fast_loop_figures(model_name, data, batch_size, device, **config):
+    """The course loop (capstone.trainer.Trainer, fast recipe) on `data`, one epoch to warm up, then one timed:
+    {"images_per_second", "warm_up_seconds" (torch.compile, cuDNN autotuning, allocation), "data_to_device_seconds",
+    "peak_memory_gib" (CUDA; None on a CPU)}. `config`: TrainConfig fields (compile, compile_mode, bf16, ...)."""
     model = build_model(model_name)
     # A schedule far longer than the two epochs timed: epochs run whole, and the lr does not matter to the speed.
     recipe = fast_recipe(model.depth, len(data["x"]), batch_size=batch_size, steps=10**9)
-    trainer = Trainer(model, data, recipe, TrainConfig(device=str(device), compile=compile_model, progress=False))
-    warm_up = trainer.train_epoch()  # compilation, cuDNN autotuning and allocation happen here
-    return trainer.train_epoch()["images_per_second"], trainer.data_to_device_seconds, warm_up["seconds"]
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    trainer = Trainer(model, data, recipe, TrainConfig(device=str(device), progress=False, **config))
+    warm_up = trainer.train_epoch()
+    timed = trainer.train_epoch()
+    return {
+        "images_per_second": timed["images_per_second"],
+        "warm_up_seconds": warm_up["seconds"],
+        "data_to_device_seconds": trainer.data_to_device_seconds,
+        "peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30 if cuda else None,
+    }
 
 
 def main():
@@ -102,10 +120,7 @@ def main():
     peak = args.peak_tflops or next(
         (tflops for key, tflops in BF16_PEAK_TFLOPS.items() if on_gpu and key in name), None
     )
-    rng = np.random.default_rng(0)
-    images = steps * batch_size
-    # Training images only: no evaluation after the epochs, so the figures are the training's alone.
-    data = {"x": rng.integers(0, 256, (images, 3, 32, 32), dtype=np.uint8), "y": rng.integers(0, 10, images)}
+    data = random_training_data(steps * batch_size)
     print(f"{name}, torch {torch.__version__}, batch {batch_size}, {steps} timed steps, compile={args.compile}")
     print(
         f"{'model':10} {'baseline img/s':>15} {'fast img/s':>11} {'fast/base':>10} {'data→dev s':>10} "
@@ -114,8 +129,9 @@ def main():
     for model_name in args.models:
         train_flops_per_image = 6 * forward_multiply_adds(build_model(model_name))
         baseline = baseline_images_per_second(model_name, data, batch_size, steps, device)
-        fast, data_to_device_seconds, warmup_seconds = fast_loop_figures(
-            model_name, data, batch_size, steps, device, args.compile
+        figures = fast_loop_figures(model_name, data, batch_size, device, compile=args.compile)
+        fast, data_to_device_seconds, warmup_seconds = (
+            figures[key] for key in ("images_per_second", "data_to_device_seconds", "warm_up_seconds")
         )
         achieved = fast * train_flops_per_image / 1e12
         fraction = f"{achieved / peak:.1%}" if peak else "unmeasured (no GPU)" if not on_gpu else "peak unknown"

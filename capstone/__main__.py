@@ -2,6 +2,7 @@
 
 python -m capstone --model resnet56 --recipe paper --out-dir runs/resnet56-seed0
 torchrun --nproc_per_node 4 -m capstone --model resnet110 --recipe fast --out-dir runs/r110
+python -m capstone --synthetic --train-size 2048 --test-size 256 --steps 20   # no CIFAR-10 needed
 """
 
 import argparse
@@ -14,7 +15,7 @@ import torch.distributed as dist
 
 from reference_impl.models.resnet import build_model
 
-from .cifar10 import load_cifar10, split_validation
+from .cifar10 import load_cifar10, split_validation, synthetic_cifar10
 from .recipes import RECIPES
 from .trainer import TrainConfig, resolve_device, train
 
@@ -23,7 +24,8 @@ from .trainer import TrainConfig, resolve_device, train
 class RunConfig(TrainConfig):
     """One command-line run: the trainer's settings, plus the model, the recipe and the data. `steps` or `epochs`
     (else the recipe's length) and `batch_size` (else the recipe's) are global, over all processes;
-    `train_size`/`test_size` use the first images only (quick CPU runs). results.json records all of it."""
+    `train_size`/`test_size` use the first images only (quick CPU runs); with `synthetic`, a generated stand-in
+    of that many images (default 5000 and 1000) replaces CIFAR-10. results.json records all of it."""
 
     model: str = "resnet20"
     recipe: str = "paper"
@@ -34,6 +36,7 @@ class RunConfig(TrainConfig):
     train_size: int | None = None
     test_size: int | None = None
     data_dir: str | None = None
+    synthetic: bool = False
 
 
 def parse_config(argv=None):
@@ -52,8 +55,12 @@ def parse_config(argv=None):
 
 
 def prepare_data(config):
-    """CIFAR-10 from `config.data_dir`, cut to train_size/test_size, with a validation split when asked."""
-    data = load_cifar10(config.data_dir)
+    """CIFAR-10 from `config.data_dir` (or the synthetic stand-in), cut to train_size/test_size, with a validation
+    split when asked."""
+    if config.synthetic:
+        data = synthetic_cifar10(config.train_size or 5000, config.test_size or 1000)
+    else:
+        data = load_cifar10(config.data_dir)
     if config.validation_size:
         data = split_validation(data, config.validation_size, seed=config.seed)
     for split, size in (("", config.train_size), ("_test", config.test_size)):
@@ -64,8 +71,10 @@ def prepare_data(config):
 
 def main(argv=None):
     config = parse_config(argv)
-    # torchrun sets WORLD_SIZE and LOCAL_RANK: one process per GPU, NCCL between GPUs, gloo on CPUs.
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    # torchrun sets LOCAL_RANK: one process per GPU, NCCL between GPUs, gloo on CPUs. A single process under
+    # torchrun runs the distributed code too (DistributedDataParallel over one replica), which is how one GPU
+    # checks that path.
+    distributed = "LOCAL_RANK" in os.environ
     if distributed:
         if resolve_device(config.device).type == "cuda":
             local_rank = int(os.environ["LOCAL_RANK"])

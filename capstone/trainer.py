@@ -45,6 +45,7 @@ class TrainConfig:
     seed: int = 0  # the batch order and augmentation
     device: str | None = None  # None: CUDA when available, else CPU
     compile: bool = False
+    compile_mode: str | None = None  # torch.compile's mode: None (default), "reduce-overhead" (CUDA graphs), ...
     channels_last: bool = True
     bf16: bool = True  # autocast to bfloat16 on CUDA; CPU runs stay float32
     out_dir: str | None = None  # results.json, results.csv and checkpoint.pt go here (process 0 only)
@@ -53,6 +54,16 @@ class TrainConfig:
     nan_check_every: int = 100  # steps between the host reading back the divergence flag
     eval_batch_size: int = 1000
     progress: bool = True
+    # Deterministic kernels (cuDNN's, and torch's deterministic mode, warning where an op has none): repeatable
+    # runs, at some speed. Process-wide, as torch's switches are.
+    deterministic: bool = False
+
+
+def make_deterministic():
+    """Ask torch for deterministic kernels from here on (cuBLAS needs its workspace setting before first use)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
 
 
 def resolve_device(name=None):
@@ -105,9 +116,11 @@ class Trainer:
 
     def __init__(self, model, data, recipe, config=None):
         self.config, self.recipe = config or TrainConfig(), recipe
+        if self.config.deterministic:
+            make_deterministic()
         self.device = resolve_device(self.config.device)
-        distributed = dist.is_available() and dist.is_initialized()
-        self.rank, self.world_size = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+        self.distributed = dist.is_available() and dist.is_initialized()
+        self.rank, self.world_size = (dist.get_rank(), dist.get_world_size()) if self.distributed else (0, 1)
         if recipe.batch_size % self.world_size:
             raise ValueError(f"batch size {recipe.batch_size} does not split over {self.world_size} processes")
         self.timer = DeviceTimer(self.device)
@@ -124,12 +137,12 @@ class Trainer:
         self.model.train()
         self.optimizer = recipe.make_optimizer(self.model.parameters())
         self.network = self.model
-        if self.world_size > 1:
+        if self.distributed:  # one process too: torchrun --nproc_per_node 1 runs the same code as several
             self.network = nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
         if self.config.compile:
-            self.network = torch.compile(self.network)
+            self.network = torch.compile(self.network, mode=self.config.compile_mode)
         self.use_bf16 = self.config.bf16 and self.device.type == "cuda"
         self.generator = torch.Generator(self.device).manual_seed(self.config.seed)
         self.step, self.epoch, self.history, self.diverged = 0, 0, [], False
@@ -188,7 +201,7 @@ class Trainer:
         if bad_step is None:
             bad_step = self._first_bad_step(first_bad_step)
         totals = torch.stack([loss_sum, correct.float()])
-        if self.world_size > 1:
+        if self.distributed:
             dist.all_reduce(totals)
         train_loss, train_correct = totals.tolist()
         self.epoch += 1
@@ -224,7 +237,7 @@ class Trainer:
 
     def _first_bad_step(self, first_bad_step):
         """The first step (counted from 1) whose loss was NaN or infinite in any process, or None."""
-        if self.world_size > 1:
+        if self.distributed:
             first_bad_step = first_bad_step.clone()
             dist.all_reduce(first_bad_step, op=dist.ReduceOp.MAX)
         bad_step = int(first_bad_step)
@@ -287,6 +300,8 @@ class Trainer:
             "config": asdict(self.config),
             "batch_size": self.recipe.batch_size,
             "total_steps": self.recipe.steps,
+            "world_size": self.world_size,
+            "backend": dist.get_backend() if self.distributed else None,
             "step": self.step,
             "diverged": self.diverged,
             "data_to_device_seconds": self.data_to_device_seconds,
@@ -344,7 +359,8 @@ def train(model, data, recipe, config=None):
     """Train `model` (built and seeded by the caller) as `recipe` says on `data` (see Trainer), resuming from
     config.out_dir/checkpoint.pt when config.resume and it exists; return the run's summary (Trainer.summary):
 
-    ``{"config", "batch_size", "total_steps", "step", "diverged", "data_to_device_seconds", "history"}``, one
+    ``{"config", "batch_size", "total_steps", "world_size", "backend", "step", "diverged", "data_to_device_seconds",
+    "history"}`` (backend: torch.distributed's, or None in a single process), one
     history dict per epoch with epoch, step, lr, train_loss, train_accuracy, seconds (training only: CUDA events
     on a GPU), images_per_second, warm_up, gradient_norm and gradient_norm_max (mean and largest total norm
     before clipping, when the recipe clips), val/test loss and accuracy, eval_seconds.

@@ -173,11 +173,10 @@ def three_step_run(data_dir, out_dir, *more):
     return [*run, "--data-dir", str(data_dir), "--out-dir", str(out_dir), *more]
 
 
-def test_cli_trains_on_a_local_archive(tmp_path):
-    write_cifar10_like(tmp_path, images_per_batch=20)  # the folder format: no checksum to pass
-    out = tmp_path / "run"
+def run_capstone(arguments, launcher=(sys.executable,)):
+    """`python -m capstone ARGUMENTS` (or under another launcher, such as torchrun) on one thread; must succeed."""
     result = subprocess.run(
-        [sys.executable, "-m", "capstone", *three_step_run(tmp_path, out, "--validation-size", "20")],
+        [*launcher, "-m", "capstone", *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -185,8 +184,21 @@ def test_cli_trains_on_a_local_archive(tmp_path):
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_cli_trains_on_a_local_archive(tmp_path):
+    write_cifar10_like(tmp_path, images_per_batch=20)  # the folder format: no checksum to pass
+    out = tmp_path / "run"
+    run_capstone(three_step_run(tmp_path, out, "--validation-size", "20"))
     history = json.loads((out / "results.json").read_text())["history"]
     assert history[-1]["step"] == 3 and "val_accuracy" in history[-1] and "test_accuracy" in history[-1]
+
+
+def test_compile_mode_reaches_torch_compile(monkeypatch):
+    modes = []
+    monkeypatch.setattr(torch, "compile", lambda network, mode=None: modes.append(mode) or network)
+    tiny_trainer(tiny_data(train=64), compile=True, compile_mode="reduce-overhead")
+    assert modes == ["reduce-overhead"]
 
 
 # --- several processes ---------------------------------------------------------------------------------------
@@ -211,3 +223,23 @@ def test_ddp_with_gloo_keeps_replicas_identical(tmp_path):
         assert torch.equal(value, states[1][name]) or "running" in name or "num_batches" in name, name
         changed |= not torch.equal(value, initial[name])
     assert changed
+
+
+@pytest.mark.slow
+def test_one_process_under_torchrun_runs_ddp_and_gives_the_single_process_result(tmp_path):
+    """torchrun --nproc_per_node 1 wraps the model in DistributedDataParallel (gloo here, NCCL on a GPU), which is
+    how one GPU checks the distributed path; with one replica it must train exactly as a plain process."""
+    run = ["--model", "resnet8", "--recipe", "fast", "--synthetic", "--train-size", "96", "--test-size", "32"]
+    run += ["--steps", "8", "--batch-size", "32", "--deterministic", "--no-progress"]
+    launchers = {
+        "single": [sys.executable],
+        "torchrun": [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "1"],
+    }
+    summaries = {}
+    for name, launcher in launchers.items():
+        run_capstone([*run, "--out-dir", str(tmp_path / name)], launcher)
+        summaries[name] = json.loads((tmp_path / name / "results.json").read_text())
+    assert (summaries["single"]["backend"], summaries["torchrun"]["backend"]) == (None, "gloo")
+    assert summaries["torchrun"]["world_size"] == 1
+    losses = {name: [row["train_loss"] for row in summary["history"]] for name, summary in summaries.items()}
+    assert losses["torchrun"] == losses["single"]
