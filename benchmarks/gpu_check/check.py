@@ -420,7 +420,7 @@ def lever_estimate(check, setting):
     per = check.sizes.estimates["lever"]
     if not setting.get("compile") or not check.sizes.compile:
         return per
-    return per * (12 if setting.get("compile_mode") == "max-autotune" else 6)
+    return per * (16 if setting.get("compile_mode") == "max-autotune" else 6)
 
 
 # --- the report --------------------------------------------------------------------------------------------------
