@@ -10,7 +10,7 @@ import torch
 
 from reference_impl import clipping as answer_key_clipping
 
-from . import clipping, dropping_the_loss, ignoring_the_closure, reading_hyperparameters_once
+from . import adaptive, clipping, dropping_the_loss, ignoring_the_closure, momentum, reading_hyperparameters_once
 
 
 def _sgd(parameters, config, optimizer_class=torch.optim.SGD, **changes):
@@ -36,6 +36,7 @@ def _breaking(builder):
 
 
 MAKE_OPTIMIZER = {
+    "build torch.optim.SGD and torch.optim.AdamW instead of your own MomentumSGD and AdamW": _wrong(),
     "ignore weight_decay": _wrong(
         sgd=lambda p, c: _sgd(p, c, weight_decay=0.0), adamw=lambda p, c: _adam(p, c, weight_decay=0.0)
     ),
@@ -59,35 +60,68 @@ MAKE_OPTIMIZER = {
 }
 
 
+# Lessons 01 and 02's mistakes of the optimizer classes, less those only their fuller checks catch (invalid Nesterov
+# settings, torch going on from a state_dict, gradients added into .grad in place, views of the parameters): those
+# parts of the contract are graded there; here the classes are checked in the capstone's conditions.
+_GRADED_IN_LESSONS_01_AND_02 = ("nesterov=True with momentum 0", "p.grad itself", "another name", "other names", "new memory")
+
+
+def _capstone_part(catalogue):
+    return {
+        description: wrong
+        for description, wrong in catalogue.items()
+        if not any(part in description for part in _GRADED_IN_LESSONS_01_AND_02)
+    }
+
+
+MOMENTUM_SGD = _capstone_part(momentum.OPTIMIZER)
+ADAMW = _capstone_part(adaptive.OPTIMIZER)
+
+
 def _lr(
     step,
     peak_lr,
     total_steps,
     warmup_steps,
+    start_factor=1 / 3,
     *,
-    warmup_from_zero=False,
+    ramp=None,
     cosine_over_all=False,
     linear=False,
-    warmup_through_its_end=False,
 ):
-    if step < warmup_steps or (warmup_through_its_end and step == warmup_steps):
-        return peak_lr * (step if warmup_from_zero else step + 1) / warmup_steps
+    """Warm-up then cosine as lr_at, with one part done wrong: `ramp(step, warmup_steps, start_factor)` in place of
+    lesson 04's warm-up factor (it also decides where the warm-up ends), the cosine over all the steps, or linear."""
+    if ramp is not None:
+        factor = ramp(step, warmup_steps, start_factor)
+        if factor is not None:
+            return peak_lr * factor
+    elif step < warmup_steps:
+        return peak_lr * (start_factor + (1 - start_factor) * step / warmup_steps)
     start, length = (0, total_steps) if cosine_over_all else (warmup_steps, total_steps - warmup_steps)
     fraction = (step - start) / length
     return peak_lr * (1 - fraction) if linear else peak_lr * (1 + math.cos(math.pi * fraction)) / 2
 
 
+def _ramp(factor, last_step):
+    """A warm-up factor(step, W, f) used while step <= last_step(W), None (the cosine) after it."""
+    return lambda step, warmup, start: factor(step, warmup, start) if step <= last_step(warmup) else None
+
+
 LR_AT = {
-    "start the warm-up at 0 (peak_lr·step/warmup_steps) instead of peak_lr/warmup_steps": lambda step, **kw: _lr(
-        step, **kw, warmup_from_zero=True
+    "ramp peak_lr·(step + 1)/warmup_steps, the other warm-up convention, which peaks one step early: lesson 04's "
+    "(torch's LinearLR) starts at start_factor·peak_lr and reaches peak_lr at step warmup_steps": lambda step, **kw: _lr(
+        step, **kw, ramp=_ramp(lambda s, w, f: (s + 1) / w, lambda w: w - 1)
+    ),
+    "start the warm-up at 0 (peak_lr·step/warmup_steps) instead of at start_factor·peak_lr": lambda step, **kw: _lr(
+        step, **kw, ramp=_ramp(lambda s, w, f: s / w, lambda w: w - 1)
+    ),
+    "ignore start_factor (always start the warm-up at peak_lr/3)": lambda step, **kw: _lr(
+        step, **kw, ramp=_ramp(lambda s, w, f: 1 / 3 + (2 / 3) * s / w, lambda w: w - 1)
     ),
     "run the cosine over all total_steps instead of the steps after the warm-up": lambda step, **kw: _lr(
         step, **kw, cosine_over_all=True
     ),
     "decay linearly instead of along a cosine": lambda step, **kw: _lr(step, **kw, linear=True),
-    "use the warm-up formula at step warmup_steps too (step <= warmup_steps instead of <)": lambda step, **kw: _lr(
-        step, **kw, warmup_through_its_end=True
-    ),
 }
 
 # Lesson 05's wrong answers, less those about the arguments this exercise's signature leaves out.
@@ -124,16 +158,8 @@ TIME_TO_ACCURACY = {
 
 # What each exercise's answer must not call, checked while it runs (checks' `forbidden=`) and in its text
 # (autograder/grading/integrity.py): torch's and the answer key's ready-made versions of what it asks for.
-# make_optimizer may build torch.optim.SGD and AdamW, as the solution does, or the student's own classes.
 MUST_NOT_CALL = {
-    "make_optimizer": (
-        "reference_impl.optim.SGD",
-        "reference_impl.optim.sgd.SGD",
-        "reference_impl.optim.Adam",
-        "reference_impl.optim.AdamW",
-        "reference_impl.optim.adam.Adam",
-        "reference_impl.optim.adam.AdamW",
-    ),
+    "make_optimizer": (*momentum.MUST_NOT_CALL["optimizer"], *adaptive.MUST_NOT_CALL["optimizer"]),
     "lr_at": (
         "torch.optim.lr_scheduler.LinearLR",
         "torch.optim.lr_scheduler.CosineAnnealingLR",
@@ -159,7 +185,7 @@ HANDED_OVER = {
 # The graded cell of each exercise, the answers it tests and their known mistakes:
 # tests/test_lesson_mistakes.py feeds every mistake to the lesson's own graded cell.
 EXERCISES = {
-    "make_optimizer": {"make_optimizer": MAKE_OPTIMIZER},
+    "make_optimizer": {"MomentumSGD": MOMENTUM_SGD, "AdamW": ADAMW, "make_optimizer": MAKE_OPTIMIZER},
     "lr_at": {"lr_at": LR_AT},
     "clip_grad_norm": {"clip_grad_norm": CLIP_GRAD_NORM},
     "time_to_accuracy": {"time_to_accuracy": TIME_TO_ACCURACY},
