@@ -63,7 +63,13 @@ MAKE_OPTIMIZER = {
 # Lessons 01 and 02's mistakes of the optimizer classes, less those only their fuller checks catch (invalid Nesterov
 # settings, torch going on from a state_dict, gradients added into .grad in place, views of the parameters): those
 # parts of the contract are graded there; here the classes are checked in the capstone's conditions.
-_GRADED_IN_LESSONS_01_AND_02 = ("nesterov=True with momentum 0", "p.grad itself", "another name", "other names", "new memory")
+_GRADED_IN_LESSONS_01_AND_02 = (
+    "nesterov=True with momentum 0",
+    "p.grad itself",
+    "another name",
+    "other names",
+    "new memory",
+)
 
 
 def _capstone_part(catalogue):
@@ -109,8 +115,8 @@ def _ramp(factor, last_step):
 
 LR_AT = {
     "ramp peak_lr·(step + 1)/warmup_steps, the other warm-up convention, which peaks one step early: lesson 04's "
-    "(torch's LinearLR) starts at start_factor·peak_lr and reaches peak_lr at step warmup_steps": lambda step, **kw: _lr(
-        step, **kw, ramp=_ramp(lambda s, w, f: (s + 1) / w, lambda w: w - 1)
+    "(torch's LinearLR) starts at start_factor·peak_lr and reaches peak_lr at step warmup_steps": lambda step, **kw: (
+        _lr(step, **kw, ramp=_ramp(lambda s, w, f: (s + 1) / w, lambda w: w - 1))
     ),
     "start the warm-up at 0 (peak_lr·step/warmup_steps) instead of at start_factor·peak_lr": lambda step, **kw: _lr(
         step, **kw, ramp=_ramp(lambda s, w, f: s / w, lambda w: w - 1)
