@@ -40,6 +40,6 @@ LESSONS = (
     Lesson("06_normalization_regularization", "normalization", ("norm_explorer", "dropout_explorer")),
     Lesson("07_init_residual", "init_residual", ("init_explorer",)),
     Lesson("08_capstone_resnet_depth", "capstone_depth"),
-    Lesson("09_capstone_training_recipe", "capstone_recipe"),
+    Lesson("09_capstone_training_recipe", "capstone_recipe", experiment="capstone_recipe"),
 )
 LESSON_NAMES = tuple(lesson.name for lesson in LESSONS)

@@ -5,9 +5,10 @@ import json
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
-from notebook_runner import LESSONS, SOLUTIONS, errors_by_cell, execute, graded_test_ids
+from notebook_runner import CATALOGUE, LESSONS, SOLUTIONS, errors_by_cell, execute, graded_test_ids
 
 # Run before a notebook: every figure drawn (inline, or into a widget's image) is checked by
 # tests/plot_accessibility.py as it is rendered. Run after it: the findings, as JSON.
@@ -68,3 +69,34 @@ def test_solution_runs_passes_its_tests_and_draws_accessible_figures(path):
     audit = figure_audit(notebook)
     assert audit["figures"] > 0, "no figure was drawn: is the audit still watching print_figure?"
     assert audit["problems"] == [], "\n".join(audit["problems"])
+
+
+def baseline_losses_of_lesson_09(folder, answer_edit=None):
+    """The training losses of lesson 09's baseline runs (small-scale mode, fast size), with `answer_edit(source)`
+    applied to the answer cell of exercise 1 (the student's MomentumSGD, AdamW and make_optimizer)."""
+    lesson = next(lesson for lesson in CATALOGUE if lesson.name.startswith("09_"))
+    notebook = nbformat.read(lesson.solution, as_version=4)
+    answer = next(cell for cell in notebook.cells if "class MomentumSGD" in cell.source)
+    if answer_edit:
+        edited = answer_edit(answer.source)
+        assert edited != answer.source, "the edit no longer applies to the answer"
+        answer.source = edited
+    path = folder / lesson.solution.name
+    nbformat.write(notebook, path)
+    report = 'import json\nprint(json.dumps(ablation["results"]["arms"]["baseline"]["train_loss"]))'
+    executed = execute(path, last=report)
+    # A broken answer fails its own graded test, and nothing else: the runs go on with it.
+    allowed = {f"{lesson.name}_make_optimizer"} if answer_edit else set()
+    assert set(errors_by_cell(executed)) <= allowed
+    return json.loads(executed.cells[-1].outputs[-1]["text"])["values"]
+
+
+@pytest.mark.slow
+def test_lesson_09_trains_with_the_students_own_optimizer(tmp_path):
+    """The capstone's point: the runs train with the answer's MomentumSGD. One whose step leaves the weights where
+    they are (but raises nothing, so it is used) gives other losses than the working one."""
+    working = baseline_losses_of_lesson_09(tmp_path)
+    frozen = baseline_losses_of_lesson_09(
+        tmp_path, lambda source: source.replace('p.sub_(group["lr"] * grad)', "p.sub_(0 * grad)")
+    )
+    assert working != frozen and all(np.isfinite(working))
