@@ -93,7 +93,7 @@ GPU_SIZES = Sizes(
     batch_size=512,
     lever_model="resnet56",
     compile=True,
-    estimates={"notebooks": 90, "learning": 20, "resume": 20, "ddp": 45, "throughput": 120, "lever": 15},
+    estimates={"notebooks": 150, "learning": 20, "resume": 20, "ddp": 45, "throughput": 120, "lever": 15},
 )
 CPU_SIZES = Sizes(
     course_fast=True,
