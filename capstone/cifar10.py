@@ -134,7 +134,7 @@ def main(argv=None):
     return 0
 
 
-def synthetic_cifar10(train_size=512, test_size=256, seed=0, noise=48.0) -> dict:
+def synthetic_cifar10(train_size=512, test_size=256, seed=0, noise=48.0, image_size=32, patterns_per_class=1) -> dict:
     """A tiny CIFAR-10 stand-in in `load_cifar10`'s format, for smoke runs without the real data set.
 
     Each of the 10 classes has a smooth random colour pattern (a 4x4 grid of colours, blown up to 32x32);
@@ -142,14 +142,20 @@ def synthetic_cifar10(train_size=512, test_size=256, seed=0, noise=48.0) -> dict
     rounded to uint8. The label is thus a function of the image that a small convolutional net learns in a
     few epochs, even through random crops and flips. Returns ``{"x", "y", "x_test", "y_test"}``: uint8
     images (N, 3, 32, 32) and int64 labels, every class equally likely.
+
+    A harder variant, for experiments that must not end at zero training error: `patterns_per_class` patterns
+    per class (an image shows one of its class's, each equally likely), so that a class is a union of unrelated
+    looks to be learnt one by one, and `image_size` (a multiple of 4) for smaller, cheaper images.
     """
     rng = np.random.default_rng(seed)
-    patterns = rng.uniform(-80, 80, size=(len(CLASSES), 3, 4, 4)).repeat(8, axis=2).repeat(8, axis=3)
+    cell = image_size // 4
+    patterns = rng.uniform(-80, 80, size=(len(CLASSES) * patterns_per_class, 3, 4, 4)).repeat(cell, 2).repeat(cell, 3)
 
     def draw(count):
-        labels = rng.integers(0, len(CLASSES), size=count)
-        images = 128 + patterns[labels] + rng.normal(0, noise, size=(count, 3, 32, 32))
-        return np.clip(np.rint(images), 0, 255).astype(np.uint8), labels.astype(np.int64)
+        # Pattern k belongs to class k // patterns_per_class: with one pattern a class, the pattern is the label.
+        shown = rng.integers(0, len(patterns), size=count)
+        images = 128 + patterns[shown] + rng.normal(0, noise, size=(count, 3, image_size, image_size))
+        return np.clip(np.rint(images), 0, 255).astype(np.uint8), (shown // patterns_per_class).astype(np.int64)
 
     x, y = draw(train_size)
     x_test, y_test = draw(test_size)

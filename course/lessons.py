@@ -39,7 +39,7 @@ LESSONS = (
     Lesson("05_gradient_clipping", "clipping", ("clipping_vector_explorer", "clipping_training_explorer")),
     Lesson("06_normalization_regularization", "normalization", ("norm_explorer", "dropout_explorer")),
     Lesson("07_init_residual", "init_residual", ("init_explorer",)),
-    Lesson("08_capstone_resnet_depth", "capstone_depth"),
+    Lesson("08_capstone_resnet_depth", "capstone_depth", experiment="capstone_depth"),
     Lesson("09_capstone_training_recipe", "capstone_recipe", experiment="capstone_recipe"),
 )
 LESSON_NAMES = tuple(lesson.name for lesson in LESSONS)

@@ -74,3 +74,14 @@ def test_preactivation_variant_orders_bn_before_conv():
 def test_bad_names_are_refused(name):
     with pytest.raises(ValueError, match="6n \\+ 2|unknown model"):
         build_model(name)
+
+
+def test_width_scales_every_stage_and_keeps_the_papers_default():
+    narrow = CifarResNet(20, width=4)
+    convolutions = [m for m in narrow.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convolutions] == [4] + [4] * 6 + [8] * 6 + [16] * 6
+    assert narrow.fc.in_features == 16
+    assert count_parameters(CifarResNet(20, width=16)) == count_parameters(build_model("resnet20"))
+    # Any image size: 16x16 images leave 4x4 feature maps for the average pooling.
+    for preactivation in (False, True):
+        assert CifarResNet(8, preactivation=preactivation, width=4)(torch.randn(2, 3, 16, 16)).shape == (2, 10)

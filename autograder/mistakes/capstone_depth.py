@@ -76,12 +76,12 @@ BLOCK = {
 class _Network(nn.Module):
     """A CIFAR net built from the reference blocks with one layout choice changed, for the wrong `cifar_resnet`s."""
 
-    def __init__(self, n, residual, widths=STAGE_WIDTHS, blocks_per_stage=None, first_stage_stride=1, stem_relu=True):
+    def __init__(self, n, residual, widths, blocks_per_n=1, first_stage_stride=1, stem_relu=True):
         super().__init__()
         self.conv, self.bn, self.stem_relu = conv3x3(3, widths[0]), nn.BatchNorm2d(widths[0]), stem_relu
         layers, in_channels = [], widths[0]
         for stage, width in enumerate(widths):
-            for index in range(blocks_per_stage or n):
+            for index in range(blocks_per_n * n):
                 stride = (2 if stage > 0 else first_stage_stride) if index == 0 else 1
                 layers.append(BasicBlock(in_channels, width, stride, residual))
                 in_channels = width
@@ -94,19 +94,21 @@ class _Network(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+def _wrong_network(widths=lambda width: (width, 2 * width, 4 * width), **layout):
+    """A wrong `cifar_resnet(n, residual=True, width=16)`: stages of `widths(width)` channels, `layout` changed."""
+    return lambda n, residual=True, width=16: _Network(n, residual, widths(width), **layout)
+
+
 NETWORK = {
-    "keep 16 channels in every stage instead of 16, 32, 64": lambda n, residual=True: _Network(
-        n, residual, widths=(16, 16, 16)
+    "keep `width` channels in every stage instead of width·(1, 2, 4)": _wrong_network(
+        widths=lambda width: (width,) * 3
     ),
-    "build 2n blocks a stage (counting convolutions, not blocks)": lambda n, residual=True: _Network(
-        n, residual, blocks_per_stage=2 * n
+    "ignore `width` (always 16, 32, 64 channels)": _wrong_network(widths=lambda width: STAGE_WIDTHS),
+    "build 2n blocks a stage (counting convolutions, not blocks)": _wrong_network(blocks_per_n=2),
+    "halve the feature map in the first stage too (stride 2 in every stage's first block)": _wrong_network(
+        first_stage_stride=2
     ),
-    "halve the feature map in the first stage too (stride 2 in every stage's first block)": lambda n, residual=True: (
-        _Network(n, residual, first_stage_stride=2)
-    ),
-    "leave out the ReLU after the first convolution and its batch norm": lambda n, residual=True: _Network(
-        n, residual, stem_relu=False
-    ),
+    "leave out the ReLU after the first convolution and its batch norm": _wrong_network(stem_relu=False),
 }
 
 

@@ -90,27 +90,30 @@ class PreActBlock(nn.Module):
 class CifarResNet(nn.Module):
     """ResNet-`depth` (depth = 6n + 2) for 32x32 images; `residual=False` gives the plain net of the same depth.
 
+    The three stages have `width`·(1, 2, 4) channels: the paper's 16, 32, 64 by default; a narrower net (e.g.
+    width 8) keeps the same depth and wiring at a fraction of the cost, for the CPU-scale experiments. Any image
+    size works (the stages halve it twice, average pooling takes what is left).
     Convolutions get He (fan-out) initialization, as in the paper's reference [13]; BN starts at
     scale 1 and shift 0.
     """
 
-    def __init__(self, depth=20, residual=True, preactivation=False, num_classes=10):
+    def __init__(self, depth=20, residual=True, preactivation=False, num_classes=10, width=STAGE_WIDTHS[0]):
         super().__init__()
         if depth < 8 or (depth - 2) % 6:
             raise ValueError(f"a CIFAR ResNet has depth 6n + 2 with n >= 1, got {depth}")
-        self.depth, self.residual, self.preactivation = depth, residual, preactivation
+        self.depth, self.residual, self.preactivation, self.width = depth, residual, preactivation, width
         blocks_per_stage = (depth - 2) // 6
         block = PreActBlock if preactivation else BasicBlock
-        self.conv = conv3x3(3, STAGE_WIDTHS[0])
+        self.conv = conv3x3(3, width)
         # Pre-activation blocks begin with their own BN + ReLU, so the stem is the bare convolution.
-        self.bn = None if preactivation else nn.BatchNorm2d(STAGE_WIDTHS[0])
-        stages, in_channels = [], STAGE_WIDTHS[0]
-        for stage, width in enumerate(STAGE_WIDTHS):
+        self.bn = None if preactivation else nn.BatchNorm2d(width)
+        stages, in_channels = [], width
+        for stage, stage_width in enumerate(width * widening for widening in (1, 2, 4)):
             blocks = []
             for index in range(blocks_per_stage):
                 stride = 2 if stage > 0 and index == 0 else 1
-                blocks.append(block(in_channels, width, stride, residual))
-                in_channels = width
+                blocks.append(block(in_channels, stage_width, stride, residual))
+                in_channels = stage_width
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stages)
         self.final_bn = nn.BatchNorm2d(in_channels) if preactivation else None
