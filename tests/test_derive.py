@@ -21,7 +21,6 @@ TRANSCRIBED = {
     "04_lr_schedules_one_cycle_answer": "issue 17",
     "06_normalization_regularization_dropout_answer": "issue 18",
     "07_init_residual_health_report_answer": "issue 18",
-    "08_capstone_resnet_depth_shortcut_answer": "issue 19",
 }
 
 
