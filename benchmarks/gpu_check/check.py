@@ -8,7 +8,7 @@ with that reason.
 
 - peak: the bf16 matrix-product rate of the device, measured here (the ceiling the training figures are set against);
 - notebooks: lessons 08 and 09 (solutions/) executed through nbclient on the device, at the size their parameters
-  cell picks without CIFAR-10 (a smoke run on generated images), failing on any error output;
+  cell picks without CIFAR-10 (their small-scale experiments on generated images), failing on any error output;
 - learning: ResNet-20 on generated images whose class is a colour pattern (capstone.cifar10.synthetic_cifar10):
   the training loss falls and test accuracy ends far above chance;
 - resume: a run stopped after one epoch and resumed from its checkpoint ends where an uninterrupted run ends, no
