@@ -4,9 +4,9 @@
     python benchmarks/gpu_check/wheels.py --list           # print them, pinned, one per line
     python benchmarks/gpu_check/wheels.py --present        # print what the machine must already have, pinned
 
-The check needs the course's own runtime (torch, NumPy, matplotlib, tqdm) and Jupyter's notebook runner (nbclient,
-a kernel, ipywidgets). Their dependencies are read from the metadata installed in this environment, so versions are
-the ones constraints.txt pins, with markers evaluated for Linux x86-64 and the target Python. What
+The check needs the course's own runtime (torch, NumPy, SciPy, matplotlib, tqdm) and Jupyter's notebook runner
+(nbclient, a kernel, ipywidgets). Their dependencies are read from the metadata installed in this environment, so
+versions are the ones constraints.txt pins, with markers evaluated for Linux x86-64 and the target Python. What
 machine_packages.txt lists is already on the machine; the rest is downloaded as binary wheels for the target.
 """
 
@@ -23,7 +23,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 HERE = Path(__file__).resolve().parent
-NEEDED = ("torch", "numpy", "matplotlib", "tqdm", "nbclient", "ipykernel", "ipywidgets")
+NEEDED = ("torch", "numpy", "scipy", "matplotlib", "tqdm", "nbclient", "ipykernel", "ipywidgets")
 # pip matches a manylinux tag exactly: the glibc versions wheels of these packages are built for.
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
 PLATFORMS += ("manylinux1_x86_64", "manylinux_2_5_x86_64")
