@@ -26,6 +26,7 @@ import platform
 import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import date
 from functools import partial
 from importlib import metadata
@@ -126,6 +127,36 @@ def run_all(train, settings_list, cache=None, jobs=1, progress=None):
         for index in todo:
             done(index, train(settings_list[index]))
     return results
+
+
+def run_groups(run_all, train, groups):
+    """``{key: [train(settings) for settings in group]}`` for ``groups = {key: [settings, ...]}``, all in one call
+    of `run_all` (so that its workers stay busy and its cache serves every group)."""
+    flat = iter(run_all(train, [settings for group in groups.values() for settings in group]))
+    return {key: [next(flat) for _ in group] for key, group in groups.items()}
+
+
+def every_run(groups, done):
+    """The record's "runs": each run's settings beside its result, group by group (`done` as run_groups gives)."""
+    return [
+        {"settings": settings, "result": result}
+        for key, group in groups.items()
+        for settings, result in zip(group, done[key])
+    ]
+
+
+@contextmanager
+def one_thread():
+    """Torch on one thread inside the block, whatever its setting outside: a run then gives the same numbers in a
+    notebook, a test and a recording with several workers."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _digest(settings):

@@ -10,6 +10,10 @@ plain functions, torch autograd wherever the backward pass is not what the lesso
 - `clipping` (05): a tanh RNN trained on the adding problem, with or without clipping;
 - `normalization` (06): batch norm's dependence on the batch, and dropout on a net made to overfit;
 - `init_residual` (07): activation and gradient spread layer by layer, plain vs residual;
+- `capstone_depth` (08): plain, residual and pre-activation nets at two depths, batch-norm ablation, gradient
+  norms (recorded in results/08_capstone_resnet_depth.json);
+- `capstone_recipe` (09): the training-recipe ablation and a fair SGD/AdamW comparison (recorded in
+  results/09_capstone_training_recipe.json);
 - `divergence`: when a run counts as diverged.
 """
 

@@ -31,7 +31,7 @@ from capstone.cifar10 import load_cifar10, synthetic_cifar10
 from capstone.recipes import paper_recipe
 from capstone.trainer import TrainConfig, train
 from course.data import split_validation
-from course.results import compare, summarize
+from course.results import compare, every_run, one_thread, run_groups, summarize
 from reference_impl.diagnostics import layer_gradient_norms
 from reference_impl.models.resnet import CifarResNet
 
@@ -139,9 +139,7 @@ def train_run(settings, build_network=reference_network, device=None):
     ``curve`` (the training error of each epoch) and ``seconds`` of training. On a CPU it trains on one thread,
     so that a run gives the same numbers in a notebook and in a recording with several workers.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         torch.manual_seed(settings["seed"])
         model = build(settings["kind"], settings["depth"], settings["width"], build_network)
         if not settings["batch_norm"]:
@@ -151,8 +149,6 @@ def train_run(settings, build_network=reference_network, device=None):
             settings["depth"], len(data["x"]), batch_size=settings["batch_size"], epochs=settings["epochs"]
         )
         summary = train(model, data, recipe, TrainConfig(seed=settings["seed"], device=device, progress=False))
-    finally:
-        torch.set_num_threads(threads)
     history, diverged = summary["history"], summary["diverged"]
     last = history[-1]
     return {
@@ -228,8 +224,7 @@ def compare_depths(train_one, sizes, seeds=SEEDS, run_all=None, gradients=gradie
 
     groups = {(kind, depth): runs(kind, depth) for kind in KINDS for depth in depths}
     groups.update({(kind, "without_batch_norm"): runs(kind, deepest, batch_norm=False) for kind in ABLATED_KINDS})
-    flat = iter(run_all(train_one, [settings for group in groups.values() for settings in group]))
-    done = {key: [next(flat) for _ in group] for key, group in groups.items()}
+    done = run_groups(run_all, train_one, groups)
 
     def summaries(results):
         return {
@@ -280,12 +275,7 @@ def compare_depths(train_one, sizes, seeds=SEEDS, run_all=None, gradients=gradie
         "reported_at": "the last epoch, fixed in advance",
         "batch_norm_ablation_depth": deepest,
     }
-    every_run = [
-        {"settings": run_settings, "result": result}
-        for key, group in groups.items()
-        for run_settings, result in zip(group, done[key])
-    ]
-    return {"settings": settings, "results": results, "runs": every_run}
+    return {"settings": settings, "results": results, "runs": every_run(groups, done)}
 
 
 def reference_runs(run_all):

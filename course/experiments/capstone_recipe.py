@@ -30,7 +30,7 @@ import torch
 from capstone.cifar10 import split_validation, synthetic_cifar10
 from capstone.recipes import Recipe
 from capstone.trainer import TrainConfig, train
-from course.results import compare, mean_std, summarize
+from course.results import compare, every_run, mean_std, one_thread, run_groups, summarize
 from course.settings import fast_mode
 from reference_impl import schedules
 from reference_impl.clipping import clip_grad_norm
@@ -240,15 +240,11 @@ def train_run(
         momentum_at=momentum_at,
         clip=counting_clip,
     )
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         torch.manual_seed(settings["seed"])
         model = build_model(task["model"])
         config = TrainConfig(seed=settings["seed"], device=device, channels_last=False, progress=False)
         summary = train(model, data, recipe, config)
-    finally:
-        torch.set_num_threads(threads)
     history = summary["history"]
     target = task["target_accuracy"]
     reached = next((index for index, row in enumerate(history) if row["val_accuracy"] >= target), None)
@@ -338,7 +334,7 @@ def run_ablation(
         for lr in grid["lr"]
         for weight_decay in grid["weight_decay"]
     }
-    done = _run_groups(train, run_all, {**arm_runs, **sweep_runs})
+    done = run_groups(run_all, train, {**arm_runs, **sweep_runs})
     sweep = {
         name: {
             f"{lr:g}": {
@@ -357,7 +353,7 @@ def run_ablation(
         for name, grid in OPTIMIZER_GRIDS.items()
     }
     chosen_runs = {name: runs(grid_recipe(name, *best[name]), fresh_seeds, test=True) for name in OPTIMIZER_GRIDS}
-    done.update(_run_groups(train, run_all, chosen_runs))
+    done.update(run_groups(run_all, train, chosen_runs))
 
     arms = {arm: _summarize_runs(done[arm]) for arm in ARMS}
     chosen = {
@@ -390,12 +386,11 @@ def run_ablation(
         "time": "wall-clock training seconds on one CPU thread per run, evaluation excluded",
         "chosen_on": "mean validation accuracy at the last epoch",
     }
-    every_run = [
-        {"settings": run_settings, "result": result}
-        for key, group in {**arm_runs, **sweep_runs, **chosen_runs}.items()
-        for run_settings, result in zip(group, done[key])
-    ]
-    return {"settings": settings, "results": results, "runs": every_run}
+    return {
+        "settings": settings,
+        "results": results,
+        "runs": every_run({**arm_runs, **sweep_runs, **chosen_runs}, done),
+    }
 
 
 SUMMARIZED = ("val_accuracy", "test_accuracy", "train_loss", "steps_to_target", "seconds_to_target", "seconds")
@@ -436,13 +431,6 @@ def _compare(a, b):
 def _mean_or_worst(summary):
     # A setting that diverged in some seed has no mean: it ranks below every setting that trained.
     return -np.inf if summary["mean"] is None else summary["mean"]
-
-
-def _run_groups(train, run_all, groups):
-    """Run every group's settings in one call of `run_all` (so its workers stay busy); results by group."""
-    flat = [settings for group in groups.values() for settings in group]
-    results = iter(run_all(train, flat))
-    return {key: [next(results) for _ in group] for key, group in groups.items()}
 
 
 def format_table(results):

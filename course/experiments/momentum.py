@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from course.data import load_mnist1d
-from course.results import compare, summarize
+from course.results import compare, every_run, one_thread, run_groups, summarize
 from reference_impl.models import MLP
 from reference_impl.optim import SGD
 
@@ -35,17 +35,13 @@ def train_run(settings, optimizer_class=SGD):
     and ``test_loss``, ``test_accuracy`` when `test` is set. Trains on one thread, whatever torch's setting, so
     that a run gives the same numbers in a notebook, a test and a recording with several workers.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         torch.manual_seed(settings["seed"])
         model = MLP(LAYER_SIZES)
         optimizer = optimizer_class(model.parameters(), **settings["hyper"])
         history = train_classifier(
             model, optimizer, load_mnist1d(), steps=settings["steps"], seed=settings["seed"], test=settings["test"]
         )
-    finally:
-        torch.set_num_threads(threads)
     steps = settings["steps"]
     losses = np.full(steps, np.nan)  # a run that diverged stops early: its curve ends in NaN
     losses[: len(history["train_loss"])] = history["train_loss"]
@@ -84,7 +80,7 @@ def compare_momentum(train, steps, seeds=SEEDS, run_all=None):
 
     sweep_runs = {(method, lr): runs({**hyper, "lr": lr}) for method, hyper in METHODS.items() for lr in LEARNING_RATES}
     beta_runs = {beta: runs({"lr": (1 - beta) * ALPHA, "momentum": beta}) for beta in BETAS}
-    done = _run_groups(train, run_all, {**sweep_runs, **beta_runs})
+    done = run_groups(run_all, train, {**sweep_runs, **beta_runs})
 
     sweep = {
         method: {f"{lr:g}": summarize([r["val_accuracy"] for r in done[method, lr]]) for lr in LEARNING_RATES}
@@ -92,7 +88,7 @@ def compare_momentum(train, steps, seeds=SEEDS, run_all=None):
     }
     best_lr = {method: max(LEARNING_RATES, key=lambda lr: sweep[method][f"{lr:g}"]["mean"]) for method in METHODS}
     final_runs = {method: runs({**METHODS[method], "lr": best_lr[method]}, test=True) for method in METHODS}
-    done.update(_run_groups(train, run_all, final_runs))
+    done.update(run_groups(run_all, train, final_runs))
 
     chosen = {
         method: {
@@ -140,19 +136,11 @@ def compare_momentum(train, steps, seeds=SEEDS, run_all=None):
         "alpha": ALPHA,
         "chosen_on": "mean validation accuracy at the last step",
     }
-    every_run = [
-        {"settings": run_settings, "result": result}
-        for key, group in {**sweep_runs, **beta_runs, **final_runs}.items()
-        for run_settings, result in zip(group, done[key])
-    ]
-    return {"settings": settings, "results": results, "runs": every_run}
-
-
-def _run_groups(train, run_all, groups):
-    """Run every group's settings in one call of `run_all` (so its workers stay busy); results by group."""
-    flat = [settings for group in groups.values() for settings in group]
-    results = iter(run_all(train, flat))
-    return {key: [next(results) for _ in group] for key, group in groups.items()}
+    return {
+        "settings": settings,
+        "results": results,
+        "runs": every_run({**sweep_runs, **beta_runs, **final_runs}, done),
+    }
 
 
 def reference_runs(run_all):
