@@ -84,6 +84,10 @@ MOMENTUM_SGD = _capstone_part(momentum.OPTIMIZER)
 ADAMW = _capstone_part(adaptive.OPTIMIZER)
 
 
+def _lesson_04_ramp(step, warmup_steps, start_factor):
+    return start_factor + (1 - start_factor) * step / warmup_steps
+
+
 def _lr(
     step,
     peak_lr,
@@ -91,38 +95,29 @@ def _lr(
     warmup_steps,
     start_factor=1 / 3,
     *,
-    ramp=None,
+    ramp=_lesson_04_ramp,
     cosine_over_all=False,
     linear=False,
 ):
-    """Warm-up then cosine as lr_at, with one part done wrong: `ramp(step, warmup_steps, start_factor)` in place of
-    lesson 04's warm-up factor (it also decides where the warm-up ends), the cosine over all the steps, or linear."""
-    if ramp is not None:
-        factor = ramp(step, warmup_steps, start_factor)
-        if factor is not None:
-            return peak_lr * factor
-    elif step < warmup_steps:
-        return peak_lr * (start_factor + (1 - start_factor) * step / warmup_steps)
+    """Warm-up then cosine as lr_at, with one part done wrong: `ramp(step, warmup_steps, start_factor)` as the
+    warm-up's factor of peak_lr in place of lesson 04's, the cosine over all the steps, or a linear decay."""
+    if step < warmup_steps:
+        return peak_lr * ramp(step, warmup_steps, start_factor)
     start, length = (0, total_steps) if cosine_over_all else (warmup_steps, total_steps - warmup_steps)
     fraction = (step - start) / length
     return peak_lr * (1 - fraction) if linear else peak_lr * (1 + math.cos(math.pi * fraction)) / 2
 
 
-def _ramp(factor, last_step):
-    """A warm-up factor(step, W, f) used while step <= last_step(W), None (the cosine) after it."""
-    return lambda step, warmup, start: factor(step, warmup, start) if step <= last_step(warmup) else None
-
-
 LR_AT = {
     "ramp peak_lr·(step + 1)/warmup_steps, the other warm-up convention, which peaks one step early: lesson 04's "
     "(torch's LinearLR) starts at start_factor·peak_lr and reaches peak_lr at step warmup_steps": lambda step, **kw: (
-        _lr(step, **kw, ramp=_ramp(lambda s, w, f: (s + 1) / w, lambda w: w - 1))
+        _lr(step, **kw, ramp=lambda s, w, f: (s + 1) / w)
     ),
     "start the warm-up at 0 (peak_lr·step/warmup_steps) instead of at start_factor·peak_lr": lambda step, **kw: _lr(
-        step, **kw, ramp=_ramp(lambda s, w, f: s / w, lambda w: w - 1)
+        step, **kw, ramp=lambda s, w, f: s / w
     ),
     "ignore start_factor (always start the warm-up at peak_lr/3)": lambda step, **kw: _lr(
-        step, **kw, ramp=_ramp(lambda s, w, f: 1 / 3 + (2 / 3) * s / w, lambda w: w - 1)
+        step, **kw, ramp=lambda s, w, f: _lesson_04_ramp(s, w, 1 / 3)
     ),
     "run the cosine over all total_steps instead of the steps after the warm-up": lambda step, **kw: _lr(
         step, **kw, cosine_over_all=True
