@@ -11,7 +11,9 @@ result is a Row, one line of grades.csv.
     cache.py            results of earlier runs, reused while notebook and grading are unchanged
     integrity.py        static flags: edited or deleted test cells, forbidden imports, patched modules
     structure.py        a notebook's structure made gradable: copied, fake or retyped graded cells, with notes
-    nbgrader_run.py     `nbgrader autograde` in its own process and gradebook
+    nbgrader_run.py     `nbgrader autograde` in its own process (forked from a server that imported nbgrader once)
+                        and gradebook
+    cluster.py          the same, each submission a task on a Dask cluster's workers (--scheduler)
     sandbox.py          the kernel nbgrader starts, in bubblewrap's sandbox: own uid and namespaces, read-only
                         course, nothing of the grader's, limits; the threat model is in README
     kernel_guard.py     inside that kernel: puts back helpers a student replaced, and reports it; names and
@@ -28,6 +30,7 @@ result is a Row, one line of grades.csv.
     manual_grading.py   written answers graded by hand in Formgrader: the instructor's entries kept across
                         regrades and rebuilds, feedback pages rewritten to show them
     report.py           grades.csv, unmapped.txt and the printed summary
+    class_report.py     report.html: scores, named mistakes, flags, statuses, pending manual grading, time
 
 This package imports nothing on its own: sandbox.py is the kernel's launcher, and kernel_guard.py runs in the
 student's kernel.

@@ -2,7 +2,8 @@
 
     python -m autograder grade SUBMISSIONS --out DIR [--jobs N] [--timeout S] [--wall-limit S]
                                                      [--memory-mb MB] [--cpu-limit S] [--disk-mb MB]
-                                                     [--reference-cache FOLDER] [--unsafe-no-sandbox]
+                                                     [--reference-cache FOLDER] [--scheduler ADDRESS]
+                                                     [--unsafe-no-sandbox]
 
 SUBMISSIONS is a folder with one subfolder per student, or a zip of one (an LMS bulk download from
 Moodle or Canvas works too): see autograder/grading/intake.py for the names it understands. Every
@@ -25,6 +26,9 @@ DIR receives:
   feedback/<student>/<lesson>/<lesson>.html
                     what the student gets back: their notebook as graded, with the test results,
                     and the manual scores and comments once given
+  report.html       the class at a glance (figures in report/): score distributions per lesson and
+                    exercise, the most frequent named mistakes, flags, statuses, manual grading
+                    pending, time per submission (autograder/grading/class_report.py)
   unmapped.txt      the files that were not graded, and why
   sandbox.txt       how student code ran: in the sandbox, or UNSAFE without it
   nbgrader/         the nbgrader course folder: gradebook.db (every graded submission, for the
@@ -56,7 +60,9 @@ Grading is parallel (--jobs) and repeatable: each submission is autograded in it
 process against its own copy of the gradebook, and only this process writes DIR/nbgrader/gradebook.db,
 one submission at a time, so concurrency cannot corrupt it. Running the command again regrades
 only the submissions whose notebook or grading settings changed (all of them when a lesson's source
-changed) and reuses the earlier results of the others.
+changed) and reuses the earlier results of the others. With --scheduler, the submissions are graded
+on a Dask cluster's workers instead (autograder/grading/cluster.py; README: grading on a cluster); this
+process still writes everything under DIR.
 
 Student code runs in the bubblewrap sandbox of autograder/grading/sandbox.py (a uid of its own when
 the grader is root, its own PID, mount and network namespaces, the course read-only, nothing of the
@@ -147,6 +153,12 @@ def add_arguments(parser):
         "the same course (default: DIR/nbgrader/reference)",
     )
     parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786): each submission a task; "
+        "the workers need this course installed, not a shared file system (default: --jobs here)",
+    )
+    parser.add_argument(
         "--lesson",
         action="append",
         default=[],
@@ -178,6 +190,7 @@ def run(args):
         limits=Limits(memory_mb=args.memory_mb, cpu_seconds=args.cpu_limit, disk_mb=args.disk_mb),
         unsafe=args.unsafe,
         reference_cache=args.reference_cache,
+        scheduler=args.scheduler,
     )
     rows, problems = grade_class(grading_run)
     print_summary(grading_run, rows, problems, time.monotonic() - started)

@@ -153,13 +153,19 @@ def reference_evidence(run, lesson):
     with _LOCKS_LOCK:
         lock = _LOCKS.setdefault(lesson, threading.Lock())
     with lock:
-        source = run.source_notebook(lesson)
-        key = hashlib.sha256(cache.fingerprint(run, [lesson]).encode() + source.read_bytes()).hexdigest()
-        cached = run.reference_cache / f"{lesson}-{key}.json"
+        cached = reference_file(run, lesson)
         if not cached.is_file():
             _write_atomically(cached, json.dumps(_reference_run(run, lesson)))
         saved = json.loads(cached.read_text())
         return {grade_id: [Comparison(**line) for line in lines] for grade_id, lines in saved.items()}
+
+
+def reference_file(run, lesson):
+    """Where the evidence of the lesson's reference run is kept: named by the lesson's source, the grader's code and
+    the limits, so that a cache shared between classes holds only reference runs each would make alike."""
+    source = run.source_notebook(lesson)
+    key = hashlib.sha256(cache.fingerprint(run, [lesson]).encode() + source.read_bytes()).hexdigest()
+    return run.reference_cache / f"{lesson}-{key}.json"
 
 
 def _reference_run(run, lesson):

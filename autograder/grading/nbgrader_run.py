@@ -1,16 +1,17 @@
 """The sandboxed nbgrader run of one submission: `nbgrader autograde` in a process of its own.
 
-Each process works on the course folder with the submission's own gradebook (a copy of template.db), starts
-the sandbox's kernel (autograder/grading/sandbox.py), and is killed together with that kernel when it runs
+Each process, forked from a server that has imported nbgrader once (its seconds of imports are paid once a run,
+not once a submission), works on the course folder with the submission's own gradebook (a copy of template.db),
+starts the sandbox's kernel (autograder/grading/sandbox.py), and is killed together with that kernel when it runs
 past the wall-clock limit. What it leaves behind is gathered into an AutogradeOutcome, from which
 autograder/grading/status.py tells the submission's status.
 """
 
 import contextlib
+import multiprocessing
 import os
 import shutil
 import stat
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ from autograder.grading.execute_step import ExecuteFailure, autograde_options
 
 # Bytes of evidence read (autograder/checks/evidence.py): a lesson's reference run writes under 1 MiB.
 EVIDENCE_LIMIT = 64 << 20
+
+# Each nbgrader run is a process of its own, forked from a server that has imported nbgrader once: the seconds of
+# imports are not paid again by every submission, and nothing of one submission's run outlives it.
+_FORK_SERVER = multiprocessing.get_context("forkserver")
+_FORK_SERVER.set_forkserver_preload(["nbgrader.apps.nbgraderapp", "autograder.grading.feedback"])
 
 
 @dataclass(frozen=True)
@@ -111,35 +117,45 @@ def read_from_kernel(path, limit):
 
 
 def run_nbgrader(run, submission, arguments, log, wall_limit=None, environment=None, gradebook=None):
-    """Run `python -m nbgrader ARGUMENTS` on the course, its output going to `log`.
+    """Run `nbgrader ARGUMENTS` on the course in a fresh process, its output going to `log`.
 
     nbgrader uses `gradebook` (a path), by default the submission's own. Returns the exit status, or None
     when it ran past `wall_limit` seconds: then it is killed together with its kernel.
     """
-    command = [
-        sys.executable,
-        "-m",
-        "nbgrader",
+    arguments = [
         *arguments,
         f"--CourseDirectory.root={run.course}",
         f"--CourseDirectory.db_url=sqlite:///{gradebook or run.run_folder(submission) / 'gradebook.db'}",
     ]
+    # The course folder holds nbgrader_config.py; JUPYTER_PATH makes the sandbox kernelspec findable.
+    environment = {"COURSE_FAST": "1", "JUPYTER_PATH": str(run.course / "jupyter"), **(environment or {})}
+    process = _FORK_SERVER.Process(
+        target=_nbgrader_main, args=(arguments, str(run.course), {**os.environ, **environment}, str(log))
+    )
+    process.start()
+    process.join(timeout=wall_limit)
+    if process.exitcode is None:
+        _kill_with_descendants(process.pid)
+        process.join()
+        return None
+    return process.exitcode
+
+
+def _nbgrader_main(arguments, folder, environment, log):
+    """What `python -m nbgrader ARGUMENTS` does, run in `folder` with exactly `environment`, writing to `log`."""
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    # Its parent is the fork server, which ends with the process that started it (a Dask worker killed, say).
+    sandbox.die_with_parent()
+    os.chdir(folder)
+    os.environ.clear()
+    os.environ.update(environment)
+    # Output goes to a file, not a pipe: a stuck kernel inherits it and would keep a pipe open.
     with open(log, "w") as log_file:
-        # Output goes to a file, not a pipe: a stuck kernel inherits it and would keep a pipe open.
-        # The course folder holds nbgrader_config.py; JUPYTER_PATH makes the sandbox kernelspec findable.
-        process = subprocess.Popen(
-            command,
-            cwd=run.course,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "COURSE_FAST": "1", "JUPYTER_PATH": str(run.course / "jupyter"), **(environment or {})},
-        )
-        try:
-            return process.wait(timeout=wall_limit)
-        except subprocess.TimeoutExpired:
-            _kill_with_descendants(process.pid)
-            process.wait()
-            return None
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+            os.dup2(log_file.fileno(), stream.fileno())
+    NbGraderApp.launch_instance(argv=arguments)
 
 
 def _kill_with_descendants(pid):

@@ -1,11 +1,12 @@
 """Grading as a pipeline: the steps a class goes through, and the steps of each submission.
 
 A class: intake -> the instructor's manual entries saved -> course folder -> cache (reuse what is unchanged) ->
-each remaining submission, `jobs` at a time, merged into the course gradebook and saved for the cache as it
-comes -> every row's scores read from the course gradebook -> feedback pages refreshed where the manual
-entries changed -> report. A submission: intake's checks (missing? a notebook?) -> integrity scan -> sandboxed
-nbgrader run of the notebook as structure.py repairs it -> status -> when graded: the judge's verdict on the test
-cells (judge.py, against the lesson's reference run) -> failed tests and feedback page.
+each remaining submission, `jobs` at a time here or on a Dask cluster (cluster.py), merged into the course
+gradebook and saved for the cache as it comes -> every row's scores read from the course gradebook -> feedback
+pages refreshed where the manual entries changed -> report (grades.csv, report.html). A submission: intake's
+checks (missing? a notebook?) -> integrity scan -> sandboxed nbgrader run of the notebook as structure.py repairs
+it -> status -> when graded: the judge's verdict on the test cells (judge.py, against the lesson's reference run)
+-> failed tests and feedback page.
 A notebook that makes a step fail unforeseen gets an `error` row of its own; the batch goes on.
 """
 
@@ -18,7 +19,7 @@ from functools import partial
 import nbformat
 
 from autograder.build import CourseError
-from autograder.grading import cache, integrity, judge, sandbox, structure
+from autograder.grading import cache, cluster, integrity, judge, sandbox, structure
 from autograder.grading.course_folder import prepare_course
 from autograder.grading.feedback import write_feedback
 from autograder.grading.gradebook import make_gradebook_tool_findable, open_gradebook, read_scores
@@ -43,7 +44,8 @@ def grade_class(run):
     make_gradebook_tool_findable()
     intake, lessons = read_submissions(run)
     isolated, why_not = sandbox.isolation()
-    if not (isolated or run.unsafe):
+    # On a cluster, each worker checks its own sandbox (autograder/grading/cluster.py).
+    if not (isolated or run.unsafe or run.scheduler):
         raise CourseError(
             f"student code needs a sandbox to be graded, and {why_not}. Install it, or pass --unsafe-no-sandbox "
             "to grade notebooks you trust without one (their code could then read and change your files)"
@@ -72,13 +74,10 @@ def grade_class(run):
                 to_grade.append(submission)
             else:
                 rows.append(row)
-    with (
-        ThreadPoolExecutor(max_workers=max(1, run.jobs)) as pool,
-        open_gradebook(run.course / "gradebook.db") as gradebook,
-    ):
+    with open_gradebook(run.course / "gradebook.db") as gradebook:
         # Merged one at a time, as they come, by this process: the course gradebook's only writer. A row is saved
         # for the cache once merged, so that a row reused later is always the one the gradebook holds.
-        for submission, row in zip(to_grade, pool.map(partial(grade_submission, run), to_grade)):
+        for submission, row in graded(run, to_grade):
             merge_submission(run, gradebook, row)
             cache.save_row(run, submission, row)
             rows.append(row)
@@ -89,6 +88,16 @@ def grade_class(run):
     rows.sort(key=lambda row: (row.student, lessons.index(row.lesson)))
     write_report(run, rows, cells, intake.problems)
     return rows, intake.problems
+
+
+def graded(run, submissions):
+    """(submission, row) for each of `submissions` once graded: on the run's Dask cluster, or here, `run.jobs` at a
+    time."""
+    if run.scheduler:
+        yield from cluster.graded(run, submissions)
+        return
+    with ThreadPoolExecutor(max_workers=max(1, run.jobs)) as pool:
+        yield from zip(submissions, pool.map(partial(grade_submission, run), submissions))
 
 
 def grade_submission(run, submission):

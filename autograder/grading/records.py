@@ -28,6 +28,8 @@ class GradingRun:
     unsafe: bool = False  # --unsafe-no-sandbox: student code runs without the sandbox (autograder/grading/sandbox.py)
     # --reference-cache: where the reference runs' evidence is kept (autograder/grading/judge.py); None: the course's
     reference_cache: Path | None = None
+    # --scheduler: the address of a Dask scheduler whose workers grade the submissions (autograder/grading/cluster.py)
+    scheduler: str | None = None
 
     def __post_init__(self):
         # Absolute paths: nbgrader runs in the course folder.

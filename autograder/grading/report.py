@@ -1,20 +1,24 @@
-"""The report of a run: grades.csv, unmapped.txt, sandbox.txt and the summary printed at the end."""
+"""The report of a run: grades.csv, unmapped.txt, sandbox.txt, report.html (autograder/grading/class_report.py)
+and the summary printed at the end."""
 
 import csv
 from collections import Counter
 
+from autograder.grading.class_report import write_class_report
 from autograder.grading.intake import problem_list
 from autograder.grading.status import AUTOGRADED, NEEDS_MANUAL_GRADING, STATUSES
 
 
 def write_report(run, rows, lesson_cells, problems):
-    """Write grades.csv (one row per student and lesson) and unmapped.txt (the files not graded) under run.out.
+    """Write grades.csv (one row per student and lesson), unmapped.txt (the files not graded), sandbox.txt and
+    report.html with its figures in report/ (the class at a glance) under run.out.
 
     `lesson_cells`: {lesson: its GradedCells}, in course order; each graded cell gets a column.
     """
     write_csv(rows, run.out / "grades.csv", [cell.grade_id for cells in lesson_cells.values() for cell in cells])
     (run.out / "unmapped.txt").write_text("".join(problem + "\n" for problem in problems))
     (run.out / "sandbox.txt").write_text(sandbox_statement(run) + "\n")
+    write_class_report(run.out, rows, lesson_cells, problems)
 
 
 def sandbox_statement(run):
@@ -108,4 +112,5 @@ def print_summary(run, rows, problems, elapsed):
     if problems:
         print(f"Not graded ({out / 'unmapped.txt'}):" + problem_list(problems))
     print(f"Scores in {out / 'grades.csv'}, feedback pages in {out / 'feedback'}")
+    print(f"The class at a glance: {out / 'report.html'}")
     print(sandbox_statement(run))

@@ -113,7 +113,7 @@ def isolation():
         # What a kernel needs: this Python, the virtual environment and the course's packages, found in the sandbox.
         trial = [sys.executable, "-c", "import autograder.grading.kernel_guard"]
         command = sandboxed_command(trial, channel, Limits(), kernel_uid(os.getpid()))
-        result = subprocess.run(command, capture_output=True, text=True, preexec_fn=_die_with_parent)
+        result = subprocess.run(command, capture_output=True, text=True, preexec_fn=die_with_parent)
     if result.returncode != 0:
         why = result.stderr.strip() or f"exit code {result.returncode}"
         return False, f"bwrap cannot build its sandbox here ({why})"
@@ -198,8 +198,8 @@ def sandboxed_command(command, channel, limits, uid):
     return [*arguments, *command]
 
 
-def _die_with_parent():
-    # The child must not outlive this process (the launcher, killed with nbgrader after the wall-clock limit).
+def die_with_parent():
+    """Be killed when the parent process ends: a kernel must not outlive its launcher, nor the launcher nbgrader."""
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
@@ -215,11 +215,12 @@ def _apply_limits(limits, own_uid):
     ]:
         if value:
             resource.setrlimit(getattr(resource, name), (value, value))
-    _die_with_parent()
+    die_with_parent()
 
 
 def launch(connection_file):
     """The launcher: start the kernel in its sandbox with its limits, wait for it, record how it ended."""
+    die_with_parent()  # nbgrader, killed after the wall-clock limit or with a lost Dask worker
     settings = json.loads(os.environ[SETTINGS_VARIABLE])
     limits = Limits(**settings.pop("limits"))
     kernel = KernelSettings(limits, **settings)
