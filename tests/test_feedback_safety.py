@@ -109,7 +109,7 @@ def test_a_test_cell_scores_all_or_nothing(outputs, score):
 
 
 def test_output_rules_run_after_unscored_stderr_before_the_scores_are_saved(tmp_path):
-    options = autograde_options(tmp_path / "failure.json")
+    options = autograde_options(tmp_path / "failure.json", "source.ipynb", "handed_in.ipynb")
     steps = [option.partition("=")[2] for option in options if option.startswith("--Autograde.")]
     limit = steps.index("nbgrader.preprocessors.limitoutput.LimitOutput")
     assert steps[limit + 1 : limit + 5] == [

@@ -32,7 +32,7 @@ from nbgrader.utils import determine_grade
 from nbgrader.validator import Validator
 
 from autograder.build import REPO_ROOT, build_lessons, load_nbgrader_config
-from autograder.grading.execute_step import ExecuteFailure, RecordingExecute, autograde_options
+from autograder.grading.execute_step import NOT_RERUN, ExecuteFailure, GradingExecute, autograde_options
 from autograder.grading.nbgrader_run import AutogradeOutcome
 from autograder.grading.records import GradingRun, Submission
 from autograder.grading.sandbox import KernelExit, Limits, isolation
@@ -191,6 +191,44 @@ def test_toy_class_every_status(tmp_path):
     feedback = sorted(path.relative_to(out / "feedback").as_posix() for path in (out / "feedback").rglob("*.html"))
     assert feedback == ["ada/toy_a/toy_a.html", "ada/toy_b/toy_b.html", "bob/toy_a/toy_a.html"]
     assert "toy_b_cube" in (out / "feedback" / "ada" / "toy_b" / "toy_b.html").read_text()
+
+
+EXPERIMENT = 'print("run " + "by the grader")'
+
+
+@pytest.mark.slow
+def test_experiments_are_not_rerun_and_show_what_was_handed_in(tmp_path):
+    """A cell the source tags `experiment` is not run when graded (execute_step.GradingExecute): it shows the output
+    handed in with it, under a line saying so. An edited one runs like any cell; the tests still score."""
+    course, submissions, out = tmp_path / "course", tmp_path / "submissions", tmp_path / "out"
+    make_toy_course(course, ["toy_a"])
+    solution_path = course / "solutions" / "toy_a" / "toy_a.ipynb"
+    solution = nbformat.read(solution_path, as_version=4)
+    solution.cells.append(new_code_cell(EXPERIMENT, metadata={"tags": ["experiment"]}))
+    nbformat.write(solution, solution_path)
+    build_lessons(["toy_a"], course)
+    release = nbformat.read(course / "lessons" / "toy_a" / "toy_a.ipynb", as_version=4)
+    handed_in = fill_in(release, solution)
+    handed_in.cells[-1].outputs = [new_output("stream", name="stdout", text="what the student saw\n")]
+    submit(submissions, "ada", "toy_a", handed_in)
+    edited = copy.deepcopy(handed_in)
+    edited.cells[-1].source = EXPERIMENT + "  # a student's change"
+    submit(submissions, "bob", "toy_a", edited)
+
+    rows, _ = grade(submissions, out, course_root=course)
+
+    assert [(rows[student, "toy_a"]["status"], rows[student, "toy_a"]["score"]) for student in ("ada", "bob")] == [
+        ("graded", "3"),
+        ("graded", "3"),
+    ]
+    graded = {
+        student: nbformat.read(out / "nbgrader" / "autograded" / student / "toy_a" / "toy_a.ipynb", as_version=4)
+        for student in ("ada", "bob")
+    }
+    ada_outputs = [output.text for output in graded["ada"].cells[-1].outputs]
+    assert ada_outputs == [NOT_RERUN, "what the student saw\n"]
+    assert [output.text for output in graded["bob"].cells[-1].outputs] == ["run by the grader\n"]
+    assert "what the student saw" in (out / "feedback" / "ada" / "toy_a" / "toy_a.html").read_text()
 
 
 # A correct answer that warns twice: through the warnings module, and by writing to sys.stderr. The text written
@@ -472,24 +510,30 @@ def test_records_survive_their_files(tmp_path):
     assert (KernelExit(-signal.SIGKILL).signal, KernelExit(1).signal) == (signal.SIGKILL, None)
 
 
-def test_recording_execute_records_and_reraises(tmp_path, monkeypatch):
+def test_grading_execute_records_and_reraises(tmp_path, monkeypatch):
     from nbgrader.preprocessors import Execute
 
     def kernel_dies(self, *args, **kwargs):
         raise DeadKernelError("Kernel died")
 
     monkeypatch.setattr(Execute, "preprocess", kernel_dies)
+    nbformat.write(new_notebook(), tmp_path / "lesson.ipynb")
+    step = GradingExecute(
+        failure_file=str(tmp_path / "failure.json"),
+        source_notebook=str(tmp_path / "lesson.ipynb"),
+        handed_in_notebook=str(tmp_path / "lesson.ipynb"),
+    )
     with pytest.raises(DeadKernelError):
-        RecordingExecute(failure_file=str(tmp_path / "failure.json")).preprocess(new_notebook(), {})
+        step.preprocess(new_notebook(), {})
     assert ExecuteFailure.read(tmp_path / "failure.json").is_a(DeadKernelError)
-    options = autograde_options(tmp_path / "failure.json")
-    assert options[0] == "--Autograde.autograde_preprocessors=autograder.grading.execute_step.RecordingExecute"
+    options = autograde_options(tmp_path / "failure.json", "source.ipynb", "handed_in.ipynb")
+    assert options[0] == "--Autograde.autograde_preprocessors=autograder.grading.execute_step.GradingExecute"
     assert "--Autograde.autograde_preprocessors=nbgrader.preprocessors.limitoutput.LimitOutput" in options
-    assert options[-1] == f"--RecordingExecute.failure_file={tmp_path / 'failure.json'}"
+    assert options[-1] == f"--GradingExecute.failure_file={tmp_path / 'failure.json'}"
 
 
 def test_stderr_is_made_unscored_once_limited_before_the_scores_are_saved(tmp_path):
-    options = autograde_options(tmp_path / "failure.json")
+    options = autograde_options(tmp_path / "failure.json", "source.ipynb", "handed_in.ipynb")
     steps = [option.partition("=")[2] for option in options if option.startswith("--Autograde.")]
     limit = steps.index("nbgrader.preprocessors.limitoutput.LimitOutput")
     assert steps[limit + 1] == "autograder.grading.stderr_output.UnscoredStderr"

@@ -70,7 +70,7 @@ def autograde(run, submission, notebook):
             f"--Execute.kernel_name={sandbox.KERNEL_NAME}",
             "--KernelManager.transport=ipc",
             f"--KernelManager.ip={Path(channel) / 'kernel'}",
-            *autograde_options(failure_file),
+            *autograde_options(failure_file, run.source_notebook(submission.lesson), submitted),
         ]
         if run.cell_timeout is not None:
             arguments.append(f"--Execute.timeout={run.cell_timeout}")
