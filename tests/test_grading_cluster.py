@@ -14,7 +14,7 @@ from distributed import Client, LocalCluster
 from test_class_report import Page
 from test_grading import grade, kernels_left_in, sandbox_options, submit
 
-from autograder.build import build_lessons
+from autograder.build import CourseError, build_lessons
 from autograder.grading import cluster
 from autograder.grading.pipeline import grade_class
 from autograder.grading.records import GradingRun, Submission
@@ -148,3 +148,11 @@ def test_files_from_a_worker_are_written_only_in_the_submissions_own_folders(tmp
         with pytest.raises(ValueError, match="outside the submission's folders"):
             cluster._unpack(run, submission, {outside: b"forged"})
     assert not (tmp_path / "out" / "grades.csv").exists() and not (tmp_path / "x").exists()
+
+
+def test_a_scheduler_out_of_reach_stops_the_batch_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "1s")
+    submission = Submission("ada", "toy_a", b"{}", (), 3, "key")
+    run = GradingRun(tmp_path / "submissions", tmp_path / "out", scheduler="tcp://127.0.0.1:9")
+    with pytest.raises(CourseError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        list(cluster.graded(run, [submission]))

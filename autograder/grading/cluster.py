@@ -30,8 +30,9 @@ from autograder.grading.gradebook import make_gradebook_tool_findable
 from autograder.grading.records import GradingRun, Row, Submission
 from autograder.grading.status import ERROR
 
-# The GradingRun fields a worker grades with: those that change a grade (cache.fingerprint), and the lessons.
+# The GradingRun fields a worker grades with: those that change a grade (cache.fingerprint).
 GRADE_SETTINGS = ("cell_timeout", "wall_limit", "limits", "unsafe")
+CONNECT_TIMEOUT = "20s"  # to reach the scheduler
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,11 @@ def graded(run, submissions):
     """
     from distributed import Client, as_completed
 
-    with Client(run.scheduler, timeout="30s") as client:
+    try:
+        client = Client(run.scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as error:
+        raise CourseError(f"cannot reach the Dask scheduler at {run.scheduler}: {error}") from None
+    with client:
         references = {lesson: _reference(run, client, lesson) for lesson in {each.lesson for each in submissions}}
         settings = {name: getattr(run, name) for name in GRADE_SETTINGS}
         futures = {}
