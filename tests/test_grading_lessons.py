@@ -10,8 +10,9 @@ instructor with two cores would run `python -m autograder grade`:
   then `graded` in full; one with written answers or tasks (graded by hand, read from the solution's nbgrader
   metadata) `needs manual grading`, with exactly those cells pending;
 - `blank`: the release as it is. Every graded test cell must fail, with NotImplementedError, and no other cell:
-  the explanations, widgets and experiments fall back to the reference. And it must get no flag: an integrity flag
-  on a notebook nobody touched would be on every notebook, and hide the real ones.
+  the explanations fall back to the reference, and the views and experiments are not rerun (cells tagged
+  `experiment`, which the test below checks: autograder/grading/execute_step.py). And it must get no flag: an
+  integrity flag on a notebook nobody touched would be on every notebook, and hide the real ones.
 
 The releases are generated here from solutions/, as the grader generates the ones it grades against; they are
 the committed lessons/ whenever tests/test_build.py passes, and stay consistent with the solutions while a
@@ -19,6 +20,7 @@ lesson is being edited.
 """
 
 import json
+import re
 
 import nbformat
 import pytest
@@ -26,9 +28,28 @@ from nbformat.v4 import new_code_cell
 from test_grading import REFERENCE_CACHE, grade, submit
 
 from autograder.build import REPO_ROOT, generate_lessons
+from autograder.grading.execute_step import EXPERIMENT_TAG, is_experiment
 from course.lessons import LESSON_NAMES
 from fixtures.courses import fill_in
 from notebook_runner import errors_by_cell, graded_test_ids
+
+# A cell that uses the course's views or experiments is one the grader need not rerun: it must be tagged.
+USES_A_VIEW_OR_EXPERIMENT = re.compile(r"^\s*(from|import) (course\.(views|experiments)|capstone\.cifar10)\b", re.M)
+
+
+@pytest.mark.parametrize("lesson", LESSON_NAMES)
+def test_views_and_experiments_are_tagged_and_only_ungraded_code_is(lesson):
+    solution = nbformat.read(REPO_ROOT / "solutions" / lesson / f"{lesson}.ipynb", as_version=4)
+    tagged = [index for index, cell in enumerate(solution.cells) if EXPERIMENT_TAG in cell.metadata.get("tags", [])]
+    assert tagged, f"{lesson} tags no experiment or view"
+    for index in tagged:
+        assert is_experiment(solution.cells[index], {solution.cells[index].source}), f"cell {index} has points"
+    untagged = [
+        index
+        for index, cell in enumerate(solution.cells)
+        if cell.cell_type == "code" and USES_A_VIEW_OR_EXPERIMENT.search(cell.source) and index not in tagged
+    ]
+    assert untagged == [], f"{lesson}: cells using a view or an experiment, not tagged {EXPERIMENT_TAG!r}"
 
 
 def graded_by_hand(solution):
