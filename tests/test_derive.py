@@ -15,10 +15,6 @@ COMPUTED = re.compile(r"^(?:return\s+|[\w.\[\], ]+?\s*=\s*(?!=))?(?P<expression>
 NAMES_ONLY = re.compile(r"^[\w.]+(?:\s*,\s*[\w.]+)*,?$|^[\w.]+\($|^nn\.\w+\(")
 # Answers whose docstring still states a line of the solution, and the issue that rewrites them.
 TRANSCRIBED = {
-    "03_batch_norm_forward_answer": "issue 17",
-    "04_lr_schedules_exponential_answer": "issue 17",
-    "04_lr_schedules_warmup_answer": "issue 17",
-    "04_lr_schedules_one_cycle_answer": "issue 17",
     "06_normalization_regularization_dropout_answer": "issue 18",
     "07_init_residual_health_report_answer": "issue 18",
 }
