@@ -2,6 +2,7 @@
 exactly its graded tests is checked where the grader runs it: tests/test_grading_lessons.py."""
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -46,6 +47,29 @@ def test_every_lesson_has_a_solution_and_a_release():
     assert [path.relative_to(path.parents[2] / "solutions") for path in SOLUTIONS] == [
         path.relative_to(path.parents[2] / "lessons") for path in LESSONS
     ]
+
+
+# "**Points: 15.** 11 automatic (five exercises, ...) and 4 written (27 %)": the first cell's statement of the points.
+POINTS = re.compile(r"\*\*Points: (\d+)\.\*\* (\d+) automatic \([^)]*\) and (\d+) written \((\d+) %\)")
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda path: path.parts[-2])
+def test_the_first_cell_states_the_points_the_cells_carry(path):
+    """A lesson with written answers says in its first cell how many points are automatic and how many written,
+    and those are the points its cells carry (README: each lesson's first cell states them)."""
+    notebook = nbformat.read(path, as_version=4)
+    roles = [cell.metadata.get("nbgrader", {}) for cell in notebook.cells]
+    written = sum(
+        role.get("points", 0) for role in roles if role.get("task") or (role.get("solution") and role.get("grade"))
+    )
+    automatic = sum(role.get("points", 0) for role in roles if role.get("grade") and not role.get("solution"))
+    stated = POINTS.search(notebook.cells[0].source)
+    if not written:
+        assert stated is None, "the first cell states written points the lesson does not have"
+        return
+    assert stated, "a lesson with written answers states its points in the first cell"
+    total = automatic + written
+    assert tuple(map(int, stated.groups())) == (total, automatic, written, round(100 * written / total))
 
 
 @pytest.mark.parametrize("path", SOLUTIONS + LESSONS, ids=lambda path: f"{path.parts[-3]}/{path.name}")
