@@ -60,17 +60,15 @@ def graded(run, submissions):
     except (OSError, TimeoutError) as error:
         raise CourseError(f"cannot reach the Dask scheduler at {run.scheduler}: {error}") from None
     with client:
-        references = {lesson: _reference(run, client, lesson) for lesson in {each.lesson for each in submissions}}
         settings = {name: getattr(run, name) for name in GRADE_SETTINGS}
+        lessons = {each.lesson for each in submissions}
+        # Once per lesson, not per submission: each reads the grader's code and the lesson's source.
+        fingerprints = {lesson: cache.fingerprint(run, [lesson]) for lesson in lessons}
+        references = {lesson: _reference(run, client, lesson, settings) for lesson in lessons}
         futures = {}
         for submission in submissions:
-            task = Task(
-                submission,
-                settings,
-                str(run.course_root),
-                cache.fingerprint(run, [submission.lesson]),
-                references[submission.lesson],
-            )
+            lesson = submission.lesson
+            task = Task(submission, settings, str(run.course_root), fingerprints[lesson], references[lesson])
             key = f"grade-{submission.student}-{submission.lesson}-{submission.cache_key[:16]}"
             future = client.submit(grade_on_worker, task, key=key, pure=False)
             futures[future] = submission
@@ -87,11 +85,10 @@ def graded(run, submissions):
             yield submission, row
 
 
-def _reference(run, client, lesson):
+def _reference(run, client, lesson, settings):
     """The evidence of the lesson's reference run: from the main process's cache, else made on a worker and kept."""
     cached = judge.reference_file(run, lesson)
     if not cached.is_file():
-        settings = {name: getattr(run, name) for name in GRADE_SETTINGS}
         text = client.submit(reference_on_worker, lesson, settings, str(run.course_root), pure=False).result()
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_text(text)
